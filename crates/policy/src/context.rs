@@ -1,0 +1,181 @@
+//! The request context: multi-valued condition keys and their values.
+//!
+//! Keys are case-insensitive (stored ASCII-lower-cased). Each value is parsed once, when it is
+//! inserted, into every type an operator may compare it as, so evaluating a condition never
+//! parses or allocates.
+
+use std::net::IpAddr;
+
+use crate::value::{self, Instant, Number};
+
+/// One value of a context key, with its typed interpretations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContextValue {
+    raw: Box<str>,
+    /// Unicode lower case of `raw`, when it differs from `raw`.
+    folded: Option<Box<str>>,
+    number: Option<Number>,
+    instant: Option<Instant>,
+    boolean: Option<bool>,
+    ip: Option<IpAddr>,
+}
+
+impl ContextValue {
+    pub fn new(raw: &str) -> ContextValue {
+        let lower = raw.to_lowercase();
+        let folded = (lower != raw).then(|| lower.into_boxed_str());
+        let starts_digit = raw.starts_with(|c: char| c.is_ascii_digit());
+        ContextValue {
+            number: Number::parse(raw),
+            instant: if starts_digit {
+                Instant::parse(raw)
+            } else {
+                None
+            },
+            boolean: value::parse_bool(raw),
+            ip: value::parse_ip(raw),
+            raw: raw.into(),
+            folded,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    pub(crate) fn folded(&self) -> &str {
+        self.folded.as_deref().unwrap_or(&self.raw)
+    }
+
+    pub(crate) fn number(&self) -> Option<Number> {
+        self.number
+    }
+
+    pub(crate) fn instant(&self) -> Option<Instant> {
+        self.instant
+    }
+
+    pub(crate) fn boolean(&self) -> Option<bool> {
+        self.boolean
+    }
+
+    pub(crate) fn ip(&self) -> Option<IpAddr> {
+        self.ip
+    }
+}
+
+/// The condition keys of one request. Cheap to build, immutable while deciding.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Context {
+    /// Sorted by key for binary search; keys lower-cased.
+    entries: Vec<(Box<str>, Vec<ContextValue>)>,
+}
+
+impl Context {
+    pub fn new() -> Context {
+        Context::default()
+    }
+
+    /// Adds `value` to `key` (keys are multi-valued: inserting twice gives two values).
+    pub fn insert(&mut self, key: &str, value: &str) {
+        let key = key.to_ascii_lowercase();
+        let value = ContextValue::new(value);
+        match self
+            .entries
+            .binary_search_by(|(k, _)| (**k).cmp(key.as_str()))
+        {
+            Ok(i) => self.entries[i].1.push(value),
+            Err(i) => self.entries.insert(i, (key.into(), vec![value])),
+        }
+    }
+
+    /// Builder form of [`Context::insert`].
+    #[must_use]
+    pub fn with(mut self, key: &str, value: &str) -> Context {
+        self.insert(key, value);
+        self
+    }
+
+    /// Replaces every value of `key`.
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.remove(key);
+        self.insert(key, value);
+    }
+
+    pub fn remove(&mut self, key: &str) {
+        let key = key.to_ascii_lowercase();
+        self.entries.retain(|(k, _)| **k != *key);
+    }
+
+    /// The values of `key` (empty when absent). `key` is matched case-insensitively.
+    pub fn get(&self, key: &str) -> &[ContextValue] {
+        if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            return self.get_lower(&key.to_ascii_lowercase());
+        }
+        self.get_lower(key)
+    }
+
+    /// Lookup by an already lower-cased key: the evaluation path.
+    pub(crate) fn get_lower(&self, key: &str) -> &[ContextValue] {
+        match self.entries.binary_search_by(|(k, _)| (**k).cmp(key)) {
+            Ok(i) => &self.entries[i].1,
+            Err(_) => &[],
+        }
+    }
+
+    /// Keys (lower-cased) and their values, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[ContextValue])> {
+        self.entries.iter().map(|(k, v)| (&**k, v.as_slice()))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Context {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut context = Context::new();
+        for (k, v) in iter {
+            context.insert(k.as_ref(), v.as_ref());
+        }
+        context
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_case_insensitive_and_multi_valued() {
+        let ctx = Context::new()
+            .with("acs:SourceIp", "10.0.0.1")
+            .with("ACS:SOURCEIP", "10.0.0.2")
+            .with("acs:MFAPresent", "true");
+        assert_eq!(ctx.get("acs:sourceip").len(), 2);
+        assert_eq!(ctx.get("acs:SourceIP").len(), 2);
+        assert_eq!(ctx.get("acs:mfapresent")[0].boolean(), Some(true));
+        assert!(ctx.get("acs:missing").is_empty());
+    }
+
+    #[test]
+    fn values_are_typed_once() {
+        let v = ContextValue::new("2026-01-01T00:00:00Z");
+        assert!(v.instant().is_some());
+        assert_eq!(v.number(), None);
+        let v = ContextValue::new("10.0.0.1");
+        assert!(v.ip().is_some());
+        let v = ContextValue::new("MiXeD");
+        assert_eq!(v.folded(), "mixed");
+        assert_eq!(v.as_str(), "MiXeD");
+    }
+
+    #[test]
+    fn set_replaces() {
+        let mut ctx = Context::new().with("a:b", "1").with("a:b", "2");
+        ctx.set("A:B", "3");
+        assert_eq!(ctx.get("a:b").len(), 1);
+        assert_eq!(ctx.get("a:b")[0].as_str(), "3");
+    }
+}

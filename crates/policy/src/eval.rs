@@ -1,0 +1,472 @@
+//! Compiled policy sets and decisions.
+//!
+//! A [`PolicySet`] flattens the statements of several policies and indexes them by action, once,
+//! so that a decision touches only the statements that can match: an exact-action hash lookup
+//! (the request action is lower-cased into a stack buffer), per-service lists for patterns like
+//! `ecs:Describe*`, and a short scan list for `*`-service patterns and `NotAction`. Deny and
+//! Allow statements are indexed separately so a decision checks denies first and stops at the
+//! first Allow. Deciding allocates nothing; explaining writes into a caller-owned buffer.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use foldhash::fast::RandomState;
+
+use crate::context::Context;
+use crate::policy::{Effect, Policy, Statement};
+use crate::principal::Principal;
+
+/// The outcome of an authorization decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// A matching Allow and no matching Deny.
+    Allow,
+    /// At least one matching Deny.
+    ExplicitDeny,
+    /// Nothing matched (the default).
+    ImplicitDeny,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "Allow",
+            Decision::ExplicitDeny => "ExplicitDeny",
+            Decision::ImplicitDeny => "ImplicitDeny",
+        }
+    }
+
+    pub fn is_allowed(self) -> bool {
+        self == Decision::Allow
+    }
+
+    /// Both parties must allow: an explicit deny from either wins, then both must allow.
+    /// This combines a role's policies with a session policy, and the two sides of AssumeRole.
+    #[must_use]
+    pub fn and(self, other: Decision) -> Decision {
+        match (self, other) {
+            (Decision::ExplicitDeny, _) | (_, Decision::ExplicitDeny) => Decision::ExplicitDeny,
+            (Decision::Allow, Decision::Allow) => Decision::Allow,
+            _ => Decision::ImplicitDeny,
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What is being asked: may `principal` perform `action` on `resource` in `context`?
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// `<service>:<action>`, matched case-insensitively.
+    pub action: &'a str,
+    /// The resource ARN, matched case-sensitively.
+    pub resource: &'a str,
+    /// The caller, for trust policies (`Principal`); identity policies ignore it.
+    pub principal: Option<&'a Principal>,
+    pub context: &'a Context,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(action: &'a str, resource: &'a str, context: &'a Context) -> Self {
+        Request {
+            action,
+            resource,
+            principal: None,
+            context,
+        }
+    }
+
+    #[must_use]
+    pub fn with_principal(mut self, principal: &'a Principal) -> Self {
+        self.principal = Some(principal);
+        self
+    }
+}
+
+/// How the caller names a policy in a set, echoed back in explanations.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PolicyLabel {
+    pub name: String,
+    /// The policy version (`v1`…), when the policy has versions.
+    pub version: Option<String>,
+}
+
+impl PolicyLabel {
+    pub fn new(name: impl Into<String>) -> Self {
+        PolicyLabel {
+            name: name.into(),
+            version: None,
+        }
+    }
+
+    #[must_use]
+    pub fn with_version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+}
+
+/// A statement of a [`PolicySet`] (an index into it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StatementRef(u32);
+
+/// A matched statement, described: which policy, which statement, its Sid and effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatchedStatement<'a> {
+    pub policy: &'a PolicyLabel,
+    /// Zero-based index of the statement within its policy.
+    pub statement: usize,
+    pub sid: Option<&'a str>,
+    pub effect: Effect,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    policy: u32,
+    index: u32,
+    statement: Statement,
+}
+
+/// Longest action the exact-action index can hold (validated actions are shorter).
+const ACTION_BUF: usize = 256;
+
+type Map = HashMap<Box<[u8]>, Box<[u32]>, RandomState>;
+
+#[derive(Debug, Default)]
+struct ActionIndex {
+    /// Lower-cased literal action → statements listing it.
+    exact: Map,
+    /// Lower-cased service code → statements with a wildcard action of that service.
+    by_service: Map,
+    /// Statements with a wildcard service (`*`, `*:Get*`) or `NotAction`.
+    scan: Box<[u32]>,
+}
+
+/// Statements of one or more policies, compiled for evaluation.
+#[derive(Debug)]
+pub struct PolicySet {
+    labels: Vec<PolicyLabel>,
+    entries: Vec<Entry>,
+    deny: ActionIndex,
+    allow: ActionIndex,
+}
+
+impl PolicySet {
+    /// Compiles `policies` (for a user: its own and its groups'; for a role: the role's).
+    pub fn new<'p>(policies: impl IntoIterator<Item = (PolicyLabel, &'p Policy)>) -> PolicySet {
+        let mut labels = Vec::new();
+        let mut entries = Vec::new();
+        for (label, policy) in policies {
+            let policy_id = to_u32(labels.len());
+            labels.push(label);
+            for (index, statement) in policy.statements.iter().enumerate() {
+                entries.push(Entry {
+                    policy: policy_id,
+                    index: to_u32(index),
+                    statement: statement.clone(),
+                });
+            }
+        }
+        let deny = build_index(&entries, Effect::Deny);
+        let allow = build_index(&entries, Effect::Allow);
+        PolicySet {
+            labels,
+            entries,
+            deny,
+            allow,
+        }
+    }
+
+    /// A set with no policies: every request is implicitly denied.
+    pub fn empty() -> PolicySet {
+        PolicySet::new([])
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn labels(&self) -> &[PolicyLabel] {
+        &self.labels
+    }
+
+    /// Decides `request`, allocation-free.
+    pub fn decide(&self, request: &Request) -> Decision {
+        if self.any(&self.deny, request) {
+            Decision::ExplicitDeny
+        } else if self.any(&self.allow, request) {
+            Decision::Allow
+        } else {
+            Decision::ImplicitDeny
+        }
+    }
+
+    /// Decides `request` and appends the statements that decided it to `out`: every matching
+    /// Deny for an explicit deny, every matching Allow for an allow, nothing for an implicit
+    /// deny. Appended in policy and statement order.
+    pub fn explain(&self, request: &Request, out: &mut Vec<StatementRef>) -> Decision {
+        let start = out.len();
+        self.collect(&self.deny, request, out);
+        if out.len() > start {
+            out[start..].sort_unstable();
+            return Decision::ExplicitDeny;
+        }
+        self.collect(&self.allow, request, out);
+        if out.len() > start {
+            out[start..].sort_unstable();
+            return Decision::Allow;
+        }
+        Decision::ImplicitDeny
+    }
+
+    /// Describes a statement returned by [`PolicySet::explain`] on this set.
+    pub fn describe(&self, r: StatementRef) -> Option<MatchedStatement<'_>> {
+        let entry = self.entries.get(r.0 as usize)?;
+        Some(MatchedStatement {
+            policy: self.labels.get(entry.policy as usize)?,
+            statement: entry.index as usize,
+            sid: entry.statement.sid(),
+            effect: entry.statement.effect(),
+        })
+    }
+
+    fn any(&self, index: &ActionIndex, request: &Request) -> bool {
+        let mut found = false;
+        self.visit(index, request, |_| {
+            found = true;
+            false
+        });
+        found
+    }
+
+    fn collect(&self, index: &ActionIndex, request: &Request, out: &mut Vec<StatementRef>) {
+        self.visit(index, request, |id| {
+            out.push(StatementRef(id));
+            true
+        });
+    }
+
+    /// Calls `f` with every matching statement of `index` until it returns false.
+    #[inline]
+    fn visit(&self, index: &ActionIndex, request: &Request, mut f: impl FnMut(u32) -> bool) {
+        let action = request.action;
+        let mut buf = [0u8; ACTION_BUF];
+        let n = action.len().min(ACTION_BUF);
+        for (dst, src) in buf[..n].iter_mut().zip(action.as_bytes()) {
+            *dst = src.to_ascii_lowercase();
+        }
+        let lowered = &buf[..n];
+        let rest = |id: u32| {
+            self.entries.get(id as usize).is_some_and(|e| {
+                e.statement.matches_besides_action(
+                    request.resource,
+                    request.principal,
+                    request.context,
+                )
+            })
+        };
+        if action.len() <= ACTION_BUF
+            && let Some(ids) = index.exact.get(lowered)
+        {
+            for &id in ids.iter() {
+                if rest(id) && !f(id) {
+                    return;
+                }
+            }
+        }
+        // Statements reached through the wildcard lists skip actions their literal patterns
+        // already matched through the exact index, so nothing is visited twice.
+        let wild = |id: u32| {
+            self.entries
+                .get(id as usize)
+                .is_some_and(|e| admits_by_wildcard(&e.statement, action))
+        };
+        if let Some(colon) = lowered.iter().position(|&b| b == b':')
+            && let Some(ids) = index.by_service.get(&lowered[..colon])
+        {
+            for &id in ids.iter() {
+                if wild(id) && rest(id) && !f(id) {
+                    return;
+                }
+            }
+        }
+        for &id in index.scan.iter() {
+            if wild(id) && rest(id) && !f(id) {
+                return;
+            }
+        }
+    }
+}
+
+/// Does `statement` admit `action` other than through one of its literal action patterns?
+fn admits_by_wildcard(statement: &Statement, action: &str) -> bool {
+    let actions = &statement.actions;
+    if actions.negated {
+        return actions.admit(action);
+    }
+    let mut wild = false;
+    for glob in actions.patterns.iter() {
+        match glob.literal() {
+            Some(literal) if action.len() <= ACTION_BUF && literal.eq_ignore_ascii_case(action) => {
+                return false;
+            }
+            Some(_) => {}
+            None => wild = wild || glob.matches(action),
+        }
+    }
+    wild
+}
+
+fn build_index(entries: &[Entry], effect: Effect) -> ActionIndex {
+    let mut exact: HashMap<Box<[u8]>, Vec<u32>, RandomState> = HashMap::default();
+    let mut by_service: HashMap<Box<[u8]>, Vec<u32>, RandomState> = HashMap::default();
+    let mut scan = Vec::new();
+    for (id, entry) in entries.iter().enumerate() {
+        let statement = &entry.statement;
+        if statement.effect != effect {
+            continue;
+        }
+        let id = to_u32(id);
+        if statement.actions.negated {
+            scan.push(id);
+            continue;
+        }
+        let mut services: Vec<&str> = Vec::new();
+        let mut wild_service = false;
+        for glob in statement.actions.patterns.iter() {
+            if let Some(literal) = glob.literal() {
+                let ids = exact.entry(literal.as_bytes().into()).or_default();
+                if ids.last() != Some(&id) {
+                    ids.push(id);
+                }
+                continue;
+            }
+            match glob.service_literal() {
+                Some(service) if !services.contains(&service) => services.push(service),
+                Some(_) => {}
+                None => wild_service = true,
+            }
+        }
+        if wild_service {
+            scan.push(id);
+        } else {
+            for service in services {
+                by_service
+                    .entry(service.as_bytes().into())
+                    .or_default()
+                    .push(id);
+            }
+        }
+    }
+    let freeze = |m: HashMap<Box<[u8]>, Vec<u32>, RandomState>| -> Map {
+        m.into_iter()
+            .map(|(k, v)| (k, v.into_boxed_slice()))
+            .collect()
+    };
+    ActionIndex {
+        exact: freeze(exact),
+        by_service: freeze(by_service),
+        scan: scan.into(),
+    }
+}
+
+fn to_u32(n: usize) -> u32 {
+    // Policy sets are bounded by document sizes and quotas, far below 2^32 statements.
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The policies that govern one principal: its identity policies and, for a role session
+/// with a session policy, that policy. Both must allow (DESIGN.md §2).
+#[derive(Debug, Clone, Copy)]
+pub struct Permissions<'a> {
+    pub identity: &'a PolicySet,
+    pub session: Option<&'a PolicySet>,
+}
+
+/// Which set of a [`Permissions`] a matched statement belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    Identity,
+    Session,
+}
+
+/// A statement that decided a request, as [`Permissions::explain`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Match {
+    pub source: Source,
+    pub statement: StatementRef,
+}
+
+impl<'a> Permissions<'a> {
+    pub fn new(identity: &'a PolicySet, session: Option<&'a PolicySet>) -> Self {
+        Permissions { identity, session }
+    }
+
+    /// Decides `request`, allocation-free.
+    pub fn decide(&self, request: &Request) -> Decision {
+        let Some(session) = self.session else {
+            return self.identity.decide(request);
+        };
+        if self.identity.any(&self.identity.deny, request) || session.any(&session.deny, request) {
+            return Decision::ExplicitDeny;
+        }
+        if self.identity.any(&self.identity.allow, request) && session.any(&session.allow, request)
+        {
+            Decision::Allow
+        } else {
+            Decision::ImplicitDeny
+        }
+    }
+
+    /// Decides `request` and appends the deciding statements of both sets to `out` (identity
+    /// first): the matching Denies of an explicit deny, the matching Allows of both sets for
+    /// an allow, nothing for an implicit deny.
+    pub fn explain(&self, request: &Request, out: &mut Vec<Match>) -> Decision {
+        let start = out.len();
+        let mut refs = Vec::new();
+        let identity = self.identity.explain(request, &mut refs);
+        let mut matches: Vec<Match> = refs
+            .drain(..)
+            .map(|statement| Match {
+                source: Source::Identity,
+                statement,
+            })
+            .collect();
+        let decision = match self.session {
+            None => identity,
+            Some(session) => {
+                let decision = session.explain(request, &mut refs);
+                let combined = identity.and(decision);
+                // Keep only the statements of the side(s) that produced the combined outcome.
+                let keep = |d: Decision| d == combined;
+                if !keep(identity) {
+                    matches.clear();
+                }
+                if keep(decision) {
+                    matches.extend(refs.drain(..).map(|statement| Match {
+                        source: Source::Session,
+                        statement,
+                    }));
+                }
+                combined
+            }
+        };
+        if decision != Decision::ImplicitDeny {
+            out.extend(matches);
+        }
+        debug_assert!(decision == Decision::ImplicitDeny || out.len() > start);
+        decision
+    }
+
+    /// Describes a match returned by [`Permissions::explain`].
+    pub fn describe(&self, m: Match) -> Option<MatchedStatement<'a>> {
+        match m.source {
+            Source::Identity => self.identity.describe(m.statement),
+            Source::Session => self.session?.describe(m.statement),
+        }
+    }
+}
