@@ -236,7 +236,7 @@ mod tests {
             Position::at(text, b),
             Position {
                 line: 2,
-                column: 14
+                column: 13
             }
         );
         assert_eq!(Position::at(text, 10_000).line, 3);
