@@ -470,3 +470,205 @@ impl<'a> Permissions<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Limits, PolicyKind, parse};
+
+    fn policy(statements: &str) -> Policy {
+        let doc = format!("{{\"Version\":\"1\",\"Statement\":[{statements}]}}");
+        parse(&doc, PolicyKind::Identity, &Limits::default())
+            .unwrap()
+            .policy
+    }
+
+    fn explain(set: &PolicySet, action: &str, resource: &str) -> (Decision, Vec<(String, usize)>) {
+        let ctx = Context::new();
+        let mut out = Vec::new();
+        let d = set.explain(&Request::new(action, resource, &ctx), &mut out);
+        let described = out
+            .iter()
+            .map(|r| {
+                let m = set.describe(*r).unwrap();
+                (m.policy.name.clone(), m.statement)
+            })
+            .collect();
+        (d, described)
+    }
+
+    #[test]
+    fn a_statement_reached_through_several_indexes_is_reported_once() {
+        let p = policy(
+            r#"{"Effect":"Allow","Action":["ecs:DescribeInstances","ecs:Describe*","*:Describe*","ECS:describeinstances"],"Resource":"*"}"#,
+        );
+        let set = PolicySet::new([(PolicyLabel::new("p"), &p)]);
+        for action in [
+            "ecs:DescribeInstances",
+            "ECS:DESCRIBEINSTANCES",
+            "ecs:DescribeDisks",
+            "rds:DescribeDBInstances",
+        ] {
+            let (d, m) = explain(&set, action, "acs:ecs:*:*:instance/i-1");
+            assert_eq!(d, Decision::Allow, "{action}");
+            assert_eq!(m, vec![("p".to_owned(), 0)], "{action}");
+        }
+        assert_eq!(
+            explain(&set, "ecs:RunInstances", "x").0,
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn not_action_and_ordering_across_policies() {
+        let a = policy(
+            r#"{"Effect":"Allow","NotAction":"ram:*","Resource":"*"},{"Effect":"Allow","Action":"oss:GetObject","Resource":"*"}"#,
+        );
+        let b =
+            policy(r#"{"Sid":"no-delete","Effect":"Deny","Action":"oss:Delete*","Resource":"*"}"#);
+        let set = PolicySet::new([
+            (PolicyLabel::new("a"), &a),
+            (PolicyLabel::new("b").with_version("v2"), &b),
+        ]);
+        assert_eq!(
+            explain(&set, "oss:GetObject", "acs:oss:*:*:b/o"),
+            (
+                Decision::Allow,
+                vec![("a".to_owned(), 0), ("a".to_owned(), 1)]
+            )
+        );
+        assert_eq!(
+            explain(&set, "ram:CreateUser", "*").0,
+            Decision::ImplicitDeny
+        );
+        let (d, m) = explain(&set, "oss:DeleteObject", "*");
+        assert_eq!((d, m), (Decision::ExplicitDeny, vec![("b".to_owned(), 0)]));
+        let ctx = Context::new();
+        let mut out = Vec::new();
+        set.explain(&Request::new("oss:DeleteObject", "*", &ctx), &mut out);
+        let described = set.describe(out[0]).unwrap();
+        assert_eq!(described.sid, Some("no-delete"));
+        assert_eq!(described.policy.version.as_deref(), Some("v2"));
+        assert_eq!(described.effect, Effect::Deny);
+    }
+
+    #[test]
+    fn over_long_and_odd_actions_never_match_literals_wrongly() {
+        let p = policy(
+            r#"{"Effect":"Allow","Action":["ecs:Describe*","*"],"Resource":"*"},{"Effect":"Deny","Action":"ecs:x","Resource":"*"}"#,
+        );
+        let set = PolicySet::new([(PolicyLabel::new("p"), &p)]);
+        let long = format!("ecs:{}", "x".repeat(1000));
+        assert_eq!(explain(&set, &long, "*").0, Decision::Allow);
+        assert_eq!(explain(&set, "", "*").0, Decision::Allow);
+        assert_eq!(explain(&set, "no-colon", "*").0, Decision::Allow);
+        assert_eq!(explain(&set, "ECS:X", "*").0, Decision::ExplicitDeny);
+    }
+
+    #[test]
+    fn permissions_intersect_identity_and_session() {
+        let identity = policy(r#"{"Effect":"Allow","Action":["oss:*","ecs:*"],"Resource":"*"}"#);
+        let session = policy(
+            r#"{"Effect":"Allow","Action":["oss:Get*","rds:*"],"Resource":"*"},{"Effect":"Deny","Action":"ecs:Delete*","Resource":"*"}"#,
+        );
+        let id_set = PolicySet::new([(PolicyLabel::new("role"), &identity)]);
+        let s_set = PolicySet::new([(PolicyLabel::new("session"), &session)]);
+        let perms = Permissions::new(&id_set, Some(&s_set));
+        let ctx = Context::new();
+        let cases = [
+            (
+                "oss:GetObject",
+                Decision::Allow,
+                vec![Source::Identity, Source::Session],
+            ),
+            ("oss:PutObject", Decision::ImplicitDeny, vec![]),
+            ("rds:CreateDB", Decision::ImplicitDeny, vec![]),
+            (
+                "ecs:DeleteInstance",
+                Decision::ExplicitDeny,
+                vec![Source::Session],
+            ),
+        ];
+        for (action, expected, sources) in cases {
+            let req = Request::new(action, "*", &ctx);
+            assert_eq!(perms.decide(&req), expected, "{action}");
+            let mut out = Vec::new();
+            assert_eq!(perms.explain(&req, &mut out), expected, "{action}");
+            assert_eq!(
+                out.iter().map(|m| m.source).collect::<Vec<_>>(),
+                sources,
+                "{action}"
+            );
+            for m in out {
+                assert!(perms.describe(m).is_some());
+            }
+        }
+        let alone = Permissions::new(&id_set, None);
+        assert_eq!(
+            alone.decide(&Request::new("oss:PutObject", "*", &ctx)),
+            Decision::Allow
+        );
+        assert_eq!(
+            PolicySet::empty().decide(&Request::new("oss:PutObject", "*", &ctx)),
+            Decision::ImplicitDeny
+        );
+    }
+
+    #[test]
+    fn decision_and_is_the_both_sides_rule() {
+        use Decision::*;
+        assert_eq!(Allow.and(Allow), Allow);
+        assert_eq!(Allow.and(ImplicitDeny), ImplicitDeny);
+        assert_eq!(ImplicitDeny.and(Allow), ImplicitDeny);
+        assert_eq!(Allow.and(ExplicitDeny), ExplicitDeny);
+        assert_eq!(ExplicitDeny.and(ImplicitDeny), ExplicitDeny);
+        assert_eq!(ImplicitDeny.and(ImplicitDeny), ImplicitDeny);
+    }
+
+    #[test]
+    fn trust_policies_match_principals() {
+        let doc = r#"{"Version":"1","Statement":[
+            {"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":["acs:ram::1111:root","acs:ram::2222:user/alice"]},
+             "Condition":{"StringEquals":{"sts:ExternalId":"abc"}}},
+            {"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":"ecs.aliyuncs.com"}},
+            {"Effect":"Deny","Action":"sts:AssumeRole","Principal":{"RAM":"acs:ram::1111:user/mallory"}}]}"#;
+        let trust = parse(doc, PolicyKind::Trust, &Limits::default())
+            .unwrap()
+            .policy;
+        let set = PolicySet::new([(PolicyLabel::new("trust"), &trust)]);
+        let with_id = Context::new().with("sts:ExternalId", "abc");
+        let without = Context::new();
+        let decide = |p: &Principal, ctx: &Context| {
+            set.decide(
+                &Request::new("sts:AssumeRole", "acs:ram::3333:role/r", ctx).with_principal(p),
+            )
+        };
+        let user = |a: &str, n: &str| Principal::User {
+            account: a.into(),
+            name: n.into(),
+        };
+        assert_eq!(decide(&user("1111", "bob"), &with_id), Decision::Allow);
+        assert_eq!(
+            decide(&user("1111", "bob"), &without),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(decide(&user("2222", "ALICE"), &with_id), Decision::Allow);
+        assert_eq!(
+            decide(&user("2222", "bob"), &with_id),
+            Decision::ImplicitDeny
+        );
+        assert_eq!(
+            decide(&user("1111", "mallory"), &with_id),
+            Decision::ExplicitDeny
+        );
+        let ecs = Principal::Service {
+            name: "ecs.aliyuncs.com".into(),
+        };
+        assert_eq!(decide(&ecs, &without), Decision::Allow);
+        // Without a principal, trust statements never match.
+        assert_eq!(
+            set.decide(&Request::new("sts:AssumeRole", "*", &with_id)),
+            Decision::ImplicitDeny
+        );
+    }
+}
