@@ -134,6 +134,35 @@ struct Entry {
 /// Longest action the exact-action index can hold (validated actions are shorter).
 const ACTION_BUF: usize = 256;
 
+/// The request action lower-cased once per decision, on the stack, for the index lookups.
+struct ActionKey {
+    buf: [u8; ACTION_BUF],
+    len: usize,
+    /// False when the action was longer than the buffer (it then matches no literal).
+    complete: bool,
+}
+
+impl ActionKey {
+    #[inline]
+    fn new(action: &str) -> ActionKey {
+        let mut buf = [0u8; ACTION_BUF];
+        let len = action.len().min(ACTION_BUF);
+        for (dst, src) in buf[..len].iter_mut().zip(action.as_bytes()) {
+            *dst = src.to_ascii_lowercase();
+        }
+        ActionKey {
+            buf,
+            len,
+            complete: action.len() <= ACTION_BUF,
+        }
+    }
+
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 type Map = HashMap<Box<[u8]>, Box<[u32]>, RandomState>;
 
 #[derive(Debug, Default)]
@@ -196,9 +225,10 @@ impl PolicySet {
 
     /// Decides `request`, allocation-free.
     pub fn decide(&self, request: &Request) -> Decision {
-        if self.any(&self.deny, request) {
+        let key = ActionKey::new(request.action);
+        if self.any(&self.deny, request, &key) {
             Decision::ExplicitDeny
-        } else if self.any(&self.allow, request) {
+        } else if self.any(&self.allow, request, &key) {
             Decision::Allow
         } else {
             Decision::ImplicitDeny
@@ -210,12 +240,13 @@ impl PolicySet {
     /// deny. Appended in policy and statement order.
     pub fn explain(&self, request: &Request, out: &mut Vec<StatementRef>) -> Decision {
         let start = out.len();
-        self.collect(&self.deny, request, out);
+        let key = ActionKey::new(request.action);
+        self.collect(&self.deny, request, &key, out);
         if out.len() > start {
             out[start..].sort_unstable();
             return Decision::ExplicitDeny;
         }
-        self.collect(&self.allow, request, out);
+        self.collect(&self.allow, request, &key, out);
         if out.len() > start {
             out[start..].sort_unstable();
             return Decision::Allow;
@@ -234,17 +265,23 @@ impl PolicySet {
         })
     }
 
-    fn any(&self, index: &ActionIndex, request: &Request) -> bool {
+    fn any(&self, index: &ActionIndex, request: &Request, key: &ActionKey) -> bool {
         let mut found = false;
-        self.visit(index, request, |_| {
+        self.visit(index, request, key, |_| {
             found = true;
             false
         });
         found
     }
 
-    fn collect(&self, index: &ActionIndex, request: &Request, out: &mut Vec<StatementRef>) {
-        self.visit(index, request, |id| {
+    fn collect(
+        &self,
+        index: &ActionIndex,
+        request: &Request,
+        key: &ActionKey,
+        out: &mut Vec<StatementRef>,
+    ) {
+        self.visit(index, request, key, |id| {
             out.push(StatementRef(id));
             true
         });
@@ -252,14 +289,15 @@ impl PolicySet {
 
     /// Calls `f` with every matching statement of `index` until it returns false.
     #[inline]
-    fn visit(&self, index: &ActionIndex, request: &Request, mut f: impl FnMut(u32) -> bool) {
+    fn visit(
+        &self,
+        index: &ActionIndex,
+        request: &Request,
+        action_key: &ActionKey,
+        mut f: impl FnMut(u32) -> bool,
+    ) {
         let action = request.action;
-        let mut buf = [0u8; ACTION_BUF];
-        let n = action.len().min(ACTION_BUF);
-        for (dst, src) in buf[..n].iter_mut().zip(action.as_bytes()) {
-            *dst = src.to_ascii_lowercase();
-        }
-        let lowered = &buf[..n];
+        let lowered = action_key.bytes();
         let rest = |id: u32| {
             self.entries.get(id as usize).is_some_and(|e| {
                 e.statement.matches_besides_action(
@@ -269,7 +307,7 @@ impl PolicySet {
                 )
             })
         };
-        if action.len() <= ACTION_BUF
+        if action_key.complete
             && let Some(ids) = index.exact.get(lowered)
         {
             for &id in ids.iter() {
@@ -411,10 +449,14 @@ impl<'a> Permissions<'a> {
         let Some(session) = self.session else {
             return self.identity.decide(request);
         };
-        if self.identity.any(&self.identity.deny, request) || session.any(&session.deny, request) {
+        let key = ActionKey::new(request.action);
+        if self.identity.any(&self.identity.deny, request, &key)
+            || session.any(&session.deny, request, &key)
+        {
             return Decision::ExplicitDeny;
         }
-        if self.identity.any(&self.identity.allow, request) && session.any(&session.allow, request)
+        if self.identity.any(&self.identity.allow, request, &key)
+            && session.any(&session.allow, request, &key)
         {
             Decision::Allow
         } else {
