@@ -300,11 +300,19 @@ impl<'t> Validator<'t> {
         }
     }
 
+    /// A short one-line quote of `value` for messages (whitespace runs collapsed).
     fn snippet(&self, value: &Value) -> String {
         let text = value.text(self.text);
-        match text.char_indices().nth(40) {
-            Some((cut, _)) => format!("{}…", &text[..cut]),
-            None => text.to_owned(),
+        let mut quoted = String::new();
+        for word in text.split_whitespace() {
+            if !quoted.is_empty() {
+                quoted.push(' ');
+            }
+            quoted.push_str(word);
+        }
+        match quoted.char_indices().nth(40) {
+            Some((cut, _)) => format!("{}…", &quoted[..cut]),
+            None => quoted,
         }
     }
 

@@ -116,7 +116,7 @@ impl PrincipalPattern {
                 let valid = is_account(account)
                     && ["saml-provider/", "oidc-provider/"]
                         .iter()
-                        .any(|p| resource.strip_prefix(p).is_some_and(|name| is_name(name)));
+                        .any(|p| resource.strip_prefix(p).is_some_and(is_name));
                 if valid {
                     Ok(PrincipalPattern::Federated(value.into()))
                 } else {
