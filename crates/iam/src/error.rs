@@ -79,6 +79,7 @@ impl ErrorKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Entity {
     Account,
+    AccountAlias,
     User,
     Group,
     Role,
@@ -100,6 +101,7 @@ impl Entity {
     pub fn code_name(self) -> &'static str {
         match self {
             Entity::Account => "Account",
+            Entity::AccountAlias => "AccountAlias",
             Entity::User => "User",
             Entity::Group => "Group",
             Entity::Role => "Role",
@@ -121,6 +123,7 @@ impl Entity {
     pub fn noun(self) -> &'static str {
         match self {
             Entity::Account => "account",
+            Entity::AccountAlias => "account alias",
             Entity::User => "user",
             Entity::Group => "group",
             Entity::Role => "role",

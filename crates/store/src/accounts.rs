@@ -1,0 +1,253 @@
+//! Accounts (tenants): operator-level records, plus per-account usage and quotas.
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use tessera_iam::{AccountId, Entity, Error, Quotas, Result, names};
+
+use crate::model::{Account, AccountStatus, Committed, EntityKind, Page, Paged};
+use crate::sql::{
+    SqlStore, db_error, get, get_time, is_unique_violation, new_numeric_id, page_bounds, paged,
+};
+
+/// Accounts (tenants); operator-level.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Creates an active account with a fresh 16-digit id.
+    async fn create_account(&self, name: &str) -> Result<Committed<Account>>;
+    async fn get_account(&self, account: &AccountId) -> Result<Account>;
+    async fn list_accounts(&self, page: &Page) -> Result<Paged<Account>>;
+    async fn set_account_status(
+        &self,
+        account: &AccountId,
+        status: AccountStatus,
+    ) -> Result<Committed<Account>>;
+    /// `SetAccountAlias` (`Some`) / `ClearAccountAlias` (`None`). Aliases are unique globally.
+    async fn set_account_alias(
+        &self,
+        account: &AccountId,
+        alias: Option<&str>,
+    ) -> Result<Committed<Account>>;
+    /// Counts of the account's entities, for `GetAccountSummary`.
+    async fn account_usage(&self, account: &AccountId) -> Result<AccountUsage>;
+    /// The account's quotas.
+    async fn quotas(&self, account: &AccountId) -> Result<Quotas>;
+}
+
+/// Entity counts of one account.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccountUsage {
+    pub users: u32,
+    pub groups: u32,
+    pub roles: u32,
+    pub custom_policies: u32,
+    pub access_keys: u32,
+    pub virtual_mfa_devices: u32,
+}
+
+fn account_from_row(row: &AnyRow) -> Result<Account> {
+    let id: String = get(row, "id")?;
+    Ok(Account {
+        id: AccountId::parse(&id).map_err(|_| Error::internal())?,
+        name: get(row, "name")?,
+        alias: get(row, "alias")?,
+        status: AccountStatus::from_db(&get::<String>(row, "status")?),
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+    })
+}
+
+impl SqlStore {
+    /// Fails with `EntityNotExist.Account` unless the account exists. Every tenant-scoped
+    /// write calls this first, inside its transaction.
+    pub(crate) async fn require_account(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        account: &AccountId,
+    ) -> Result<()> {
+        let found = sqlx::query("SELECT 1 AS one FROM accounts WHERE id = $1")
+            .bind(account.as_str().to_owned())
+            .fetch_optional(conn)
+            .await
+            .map_err(|e| db_error("account", &e))?;
+        found
+            .map(|_| ())
+            .ok_or_else(|| Error::not_exist(Entity::Account))
+    }
+
+    async fn count(&self, sql: &'static str, account: &AccountId) -> Result<u32> {
+        let row = sqlx::query(sql)
+            .bind(account.as_str().to_owned())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| db_error("count", &e))?;
+        Ok(u32::try_from(get::<i64>(&row, "n")?).unwrap_or(u32::MAX))
+    }
+}
+
+#[async_trait]
+impl AccountStore for SqlStore {
+    async fn create_account(&self, name: &str) -> Result<Committed<Account>> {
+        let len = name.chars().count();
+        if !(1..=64).contains(&len) {
+            return Err(Error::length("AccountName", 1, 64));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(Error::invalid_chars("AccountName"));
+        }
+        let mut w = self.write().await?;
+        let id = new_numeric_id();
+        let row = sqlx::query(
+            "INSERT INTO accounts (id, name, alias, status, created_at, updated_at) \
+             VALUES ($1, $2, NULL, 'Active', $3, $3) \
+             RETURNING id, name, alias, status, created_at, updated_at",
+        )
+        .bind(id.clone())
+        .bind(name.to_owned())
+        .bind(w.now)
+        .fetch_one(&mut *w.tx)
+        .await
+        .map_err(|e| db_error("create account", &e))?;
+        let account = account_from_row(&row)?;
+        w.changed(Some(&account.id), EntityKind::Account, &id)
+            .await?;
+        let revision = w.commit().await?;
+        Ok(Committed {
+            value: account,
+            revision,
+        })
+    }
+
+    async fn get_account(&self, account: &AccountId) -> Result<Account> {
+        let row = sqlx::query(
+            "SELECT id, name, alias, status, created_at, updated_at FROM accounts WHERE id = $1",
+        )
+        .bind(account.as_str().to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error("get account", &e))?
+        .ok_or_else(|| Error::not_exist(Entity::Account))?;
+        account_from_row(&row)
+    }
+
+    async fn list_accounts(&self, page: &Page) -> Result<Paged<Account>> {
+        let (limit, marker) = page_bounds(page, 1000)?;
+        let rows = sqlx::query(
+            "SELECT id, name, alias, status, created_at, updated_at FROM accounts \
+             WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(marker)
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| db_error("list accounts", &e))?;
+        let items = rows
+            .iter()
+            .map(|row| account_from_row(row).map(|a| (a.id.as_str().to_owned(), a)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(paged(items, limit))
+    }
+
+    async fn set_account_status(
+        &self,
+        account: &AccountId,
+        status: AccountStatus,
+    ) -> Result<Committed<Account>> {
+        let mut w = self.write().await?;
+        let row = sqlx::query(
+            "UPDATE accounts SET status = $2, updated_at = $3 WHERE id = $1 \
+             RETURNING id, name, alias, status, created_at, updated_at",
+        )
+        .bind(account.as_str().to_owned())
+        .bind(status.as_str())
+        .bind(w.now)
+        .fetch_optional(&mut *w.tx)
+        .await
+        .map_err(|e| db_error("account status", &e))?
+        .ok_or_else(|| Error::not_exist(Entity::Account))?;
+        let value = account_from_row(&row)?;
+        w.changed(Some(account), EntityKind::Account, account.as_str())
+            .await?;
+        let revision = w.commit().await?;
+        Ok(Committed { value, revision })
+    }
+
+    async fn set_account_alias(
+        &self,
+        account: &AccountId,
+        alias: Option<&str>,
+    ) -> Result<Committed<Account>> {
+        if let Some(alias) = alias {
+            names::account_alias(alias)?;
+        }
+        let mut w = self.write().await?;
+        let row = sqlx::query(
+            "UPDATE accounts SET alias = $2, updated_at = $3 WHERE id = $1 \
+             RETURNING id, name, alias, status, created_at, updated_at",
+        )
+        .bind(account.as_str().to_owned())
+        .bind(alias.map(str::to_owned))
+        .bind(w.now)
+        .fetch_optional(&mut *w.tx)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::already_exists(Entity::AccountAlias)
+            } else {
+                db_error("account alias", &e)
+            }
+        })?
+        .ok_or_else(|| Error::not_exist(Entity::Account))?;
+        let value = account_from_row(&row)?;
+        w.changed(Some(account), EntityKind::Account, account.as_str())
+            .await?;
+        let revision = w.commit().await?;
+        Ok(Committed { value, revision })
+    }
+
+    async fn account_usage(&self, account: &AccountId) -> Result<AccountUsage> {
+        self.get_account(account).await?;
+        Ok(AccountUsage {
+            users: self
+                .count(
+                    "SELECT COUNT(*) AS n FROM users WHERE account_id = $1",
+                    account,
+                )
+                .await?,
+            groups: self
+                .count(
+                    "SELECT COUNT(*) AS n FROM groups WHERE account_id = $1",
+                    account,
+                )
+                .await?,
+            roles: self
+                .count(
+                    "SELECT COUNT(*) AS n FROM roles WHERE account_id = $1",
+                    account,
+                )
+                .await?,
+            custom_policies: self
+                .count(
+                    "SELECT COUNT(*) AS n FROM policies WHERE account_id = $1",
+                    account,
+                )
+                .await?,
+            access_keys: self
+                .count(
+                    "SELECT COUNT(*) AS n FROM access_keys WHERE account_id = $1",
+                    account,
+                )
+                .await?,
+            virtual_mfa_devices: self
+                .count(
+                    "SELECT COUNT(*) AS n FROM virtual_mfa_devices WHERE account_id = $1",
+                    account,
+                )
+                .await?,
+        })
+    }
+
+    async fn quotas(&self, account: &AccountId) -> Result<Quotas> {
+        self.get_account(account).await?;
+        Ok(self.quotas)
+    }
+}

@@ -1,0 +1,380 @@
+//! The records the store reads and writes.
+
+use jiff::Timestamp;
+use tessera_iam::{AccountId, PolicyType};
+
+/// A monotonically increasing change-log position. Every committed write has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Revision(pub i64);
+
+/// The result of a write and the revision it committed at (for read-your-writes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed<T> {
+    pub value: T,
+    pub revision: Revision,
+}
+
+/// `Marker`/`MaxItems` paging, as RAM's List* operations take it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    /// The `Marker` returned by the previous page; `None` for the first page.
+    pub marker: Option<String>,
+    /// Defaults to 100.
+    pub max_items: Option<u32>,
+}
+
+impl Page {
+    pub fn first(max_items: u32) -> Page {
+        Page {
+            marker: None,
+            max_items: Some(max_items),
+        }
+    }
+
+    pub fn after(marker: impl Into<String>, max_items: u32) -> Page {
+        Page {
+            marker: Some(marker.into()),
+            max_items: Some(max_items),
+        }
+    }
+}
+
+/// One page of a list. `marker` is set iff `is_truncated`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub is_truncated: bool,
+    pub marker: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccountStatus {
+    Active,
+    Suspended,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "Active",
+            AccountStatus::Suspended => "Suspended",
+        }
+    }
+
+    pub(crate) fn from_db(s: &str) -> AccountStatus {
+        if s == "Suspended" {
+            AccountStatus::Suspended
+        } else {
+            AccountStatus::Active
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub alias: Option<String>,
+    pub status: AccountStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub display_name: String,
+    pub email: String,
+    pub mobile_phone: String,
+    pub comments: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_login_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewUser {
+    pub name: String,
+    /// Defaults to the user name.
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub comments: Option<String>,
+}
+
+/// `UpdateUser`: only the fields that are `Some` change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserUpdate {
+    pub new_name: Option<String>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub mobile_phone: Option<String>,
+    pub comments: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub comments: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A group as listed for a user, with the time the user joined it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership<T> {
+    pub entity: T,
+    pub joined_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    /// The trust policy (`AssumeRolePolicyDocument`), as submitted.
+    pub trust_policy: String,
+    pub max_session_duration: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Sessions issued before this instant are invalid (`RevokeRoleSessions`).
+    pub sessions_revoked_before: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewRole {
+    pub name: String,
+    pub trust_policy: String,
+    pub description: Option<String>,
+    /// Defaults to 3,600 seconds.
+    pub max_session_duration: Option<u32>,
+}
+
+/// `UpdateRole`: only the fields that are `Some` change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleUpdate {
+    pub trust_policy: Option<String>,
+    pub description: Option<String>,
+    pub max_session_duration: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyInfo {
+    pub name: String,
+    pub policy_type: PolicyType,
+    pub description: String,
+    /// `v<N>`.
+    pub default_version: String,
+    pub attachment_count: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyVersion {
+    /// `v<N>`; numbers are never reused within a policy.
+    pub version_id: String,
+    pub is_default: bool,
+    pub document: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewPolicy {
+    pub name: String,
+    pub document: String,
+    pub description: Option<String>,
+}
+
+/// What `CreatePolicyVersion` does when the policy already has the maximum of versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RotateStrategy {
+    /// Fail with `LimitExceeded.Policy.Version`.
+    #[default]
+    None,
+    /// Delete the oldest non-default version first.
+    DeleteOldestNonDefaultVersionWhenLimitExceeded,
+}
+
+/// Who a policy is attached to, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target<'a> {
+    User(&'a str),
+    Group(&'a str),
+    Role(&'a str),
+}
+
+/// A policy attached to a user, group or role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub policy: PolicyInfo,
+    pub attached_at: Timestamp,
+}
+
+/// `ListEntitiesForPolicy`: names and attach times.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyEntities {
+    pub users: Vec<(String, Timestamp)>,
+    pub groups: Vec<(String, Timestamp)>,
+    pub roles: Vec<(String, Timestamp)>,
+}
+
+/// A policy's default version, as the decision engine needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedPolicy {
+    pub name: String,
+    pub policy_type: PolicyType,
+    pub version_id: String,
+    pub document: String,
+}
+
+/// Everything needed to decide for a user: itself, its groups, and the default versions of
+/// every policy attached to it or to its groups (deduplicated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPrincipal {
+    pub user: User,
+    pub groups: Vec<String>,
+    pub policies: Vec<LoadedPolicy>,
+}
+
+/// Everything needed to decide for a role session: the role (with its trust policy and
+/// revocation time) and its policies' default versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolePrincipal {
+    pub role: Role,
+    pub policies: Vec<LoadedPolicy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccessKeyStatus {
+    Active,
+    Inactive,
+}
+
+impl AccessKeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessKeyStatus::Active => "Active",
+            AccessKeyStatus::Inactive => "Inactive",
+        }
+    }
+
+    pub fn parse(s: &str) -> tessera_iam::Result<AccessKeyStatus> {
+        match s {
+            "Active" => Ok(AccessKeyStatus::Active),
+            "Inactive" => Ok(AccessKeyStatus::Inactive),
+            _ => Err(tessera_iam::Error::invalid(
+                "InvalidParameter.Status",
+                "The parameter - \"Status\" must be \"Active\" or \"Inactive\".",
+            )),
+        }
+    }
+}
+
+/// An access key as listed (never with its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKey {
+    pub id: String,
+    pub status: AccessKeyStatus,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// A new access key: the id and the secret already sealed by the caller.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewAccessKey {
+    pub id: String,
+    pub sealed_secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for NewAccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAccessKey")
+            .field("id", &self.id)
+            .field("sealed_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Whose key an access key id is: the one lookup that starts without an account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKeyOwner {
+    pub account: AccountId,
+    /// `None` for the account's root identity.
+    pub user_name: Option<String>,
+    pub status: AccessKeyStatus,
+    pub sealed_secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for AccessKeyOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeyOwner")
+            .field("account", &self.account)
+            .field("user_name", &self.user_name)
+            .field("status", &self.status)
+            .field("sealed_secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A change-log entry: which entity of which account changed at `revision`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub revision: Revision,
+    /// `None` for global entities (accounts' system data, signing keys, system policies).
+    pub account: Option<AccountId>,
+    pub kind: EntityKind,
+    /// The entity's name key (lower-cased name) or id.
+    pub entity: String,
+}
+
+/// What kind of entity a change concerns; decides which caches it invalidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntityKind {
+    Account,
+    User,
+    Group,
+    Role,
+    Policy,
+    AccessKey,
+    LoginProfile,
+    MfaDevice,
+    SigningKey,
+    Token,
+}
+
+impl EntityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Account => "account",
+            EntityKind::User => "user",
+            EntityKind::Group => "group",
+            EntityKind::Role => "role",
+            EntityKind::Policy => "policy",
+            EntityKind::AccessKey => "access_key",
+            EntityKind::LoginProfile => "login_profile",
+            EntityKind::MfaDevice => "mfa_device",
+            EntityKind::SigningKey => "signing_key",
+            EntityKind::Token => "token",
+        }
+    }
+
+    pub(crate) fn from_db(s: &str) -> Option<EntityKind> {
+        [
+            EntityKind::Account,
+            EntityKind::User,
+            EntityKind::Group,
+            EntityKind::Role,
+            EntityKind::Policy,
+            EntityKind::AccessKey,
+            EntityKind::LoginProfile,
+            EntityKind::MfaDevice,
+            EntityKind::SigningKey,
+            EntityKind::Token,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
