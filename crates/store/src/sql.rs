@@ -54,6 +54,7 @@ impl StoreConfig {
 #[derive(Clone)]
 pub struct SqlStore {
     pub(crate) pool: AnyPool,
+    url: String,
     pub(crate) backend: Backend,
     pub(crate) quotas: Quotas,
     pub(crate) limits: tessera_policy::Limits,
@@ -104,6 +105,7 @@ impl SqlStore {
             .map_err(|e| db_error("connect", &e))?;
         Ok(SqlStore {
             pool,
+            url: config.url.clone(),
             backend,
             quotas: config.quotas,
             limits: config.limits,
@@ -116,6 +118,11 @@ impl SqlStore {
     pub fn with_clock(mut self, clock: Clock) -> SqlStore {
         self.clock = clock;
         self
+    }
+
+    /// The URL this store was opened with (it may carry credentials: never log it).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     pub fn backend(&self) -> Backend {

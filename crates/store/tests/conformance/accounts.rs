@@ -1,0 +1,115 @@
+use tessera_store::{AccountId, AccountStatus, AccountStore, Page, SqlStore, UserStore};
+
+use crate::support::{account, assert_code};
+
+conformance!(
+    create_get_and_list,
+    status_and_alias,
+    unknown_account,
+    revisions_increase_with_every_write
+);
+
+async fn create_get_and_list(store: &SqlStore) {
+    let created = store.create_account("Acme").await.unwrap();
+    let a = created.value;
+    assert_eq!(a.id.as_str().len(), 16);
+    assert_eq!(a.status, AccountStatus::Active);
+    assert_eq!(store.get_account(&a.id).await.unwrap(), a);
+    let b = store.create_account("Globex").await.unwrap().value;
+    let first = store.list_accounts(&Page::first(1)).await.unwrap();
+    assert_eq!(first.items.len(), 1);
+    assert!(first.is_truncated);
+    let rest = store
+        .list_accounts(&Page::after(first.marker.clone().unwrap(), 10))
+        .await
+        .unwrap();
+    assert!(!rest.is_truncated);
+    let mut ids: Vec<_> = first
+        .items
+        .iter()
+        .chain(&rest.items)
+        .map(|a| a.id.clone())
+        .collect();
+    ids.sort();
+    let mut expected = vec![a.id, b.id];
+    expected.sort();
+    assert_eq!(ids, expected);
+    assert_code(
+        store.create_account("").await,
+        "InvalidParameter.AccountName.Length",
+    );
+}
+
+async fn status_and_alias(store: &SqlStore) {
+    let a = account(store).await;
+    let b = account(store).await;
+    let suspended = store
+        .set_account_status(&a, AccountStatus::Suspended)
+        .await
+        .unwrap();
+    assert_eq!(suspended.value.status, AccountStatus::Suspended);
+    let aliased = store
+        .set_account_alias(&a, Some("acme-corp"))
+        .await
+        .unwrap();
+    assert_eq!(aliased.value.alias.as_deref(), Some("acme-corp"));
+    assert_code(
+        store.set_account_alias(&b, Some("acme-corp")).await,
+        "EntityAlreadyExists.AccountAlias",
+    );
+    assert_code(
+        store.set_account_alias(&b, Some("Bad_Alias")).await,
+        "InvalidParameter.AccountAlias.Format",
+    );
+    let cleared = store.set_account_alias(&a, None).await.unwrap();
+    assert_eq!(cleared.value.alias, None);
+    store
+        .set_account_alias(&b, Some("acme-corp"))
+        .await
+        .unwrap();
+}
+
+async fn unknown_account(store: &SqlStore) {
+    let ghost = AccountId::parse("1999999999999999").unwrap();
+    assert_code(store.get_account(&ghost).await, "EntityNotExist.Account");
+    assert_code(
+        store
+            .set_account_status(&ghost, AccountStatus::Active)
+            .await,
+        "EntityNotExist.Account",
+    );
+    assert_code(
+        store
+            .create_user(
+                &ghost,
+                &tessera_store::NewUser {
+                    name: "alice".into(),
+                    ..Default::default()
+                },
+            )
+            .await,
+        "EntityNotExist.Account",
+    );
+    assert_code(store.account_usage(&ghost).await, "EntityNotExist.Account");
+}
+
+async fn revisions_increase_with_every_write(store: &SqlStore) {
+    let start = store.current_revision().await.unwrap();
+    let a = store.create_account("a").await.unwrap();
+    assert!(a.revision > start);
+    let b = store
+        .set_account_status(&a.value.id, AccountStatus::Suspended)
+        .await
+        .unwrap();
+    assert!(b.revision > a.revision);
+    assert_eq!(store.current_revision().await.unwrap(), b.revision);
+    // A failed write commits nothing.
+    let ghost = AccountId::parse("1999999999999999").unwrap();
+    assert!(
+        store
+            .set_account_status(&ghost, AccountStatus::Active)
+            .await
+            .is_err()
+    );
+    assert_eq!(store.current_revision().await.unwrap(), b.revision);
+}
