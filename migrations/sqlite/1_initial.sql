@@ -179,6 +179,7 @@ CREATE TABLE revoked_tokens (
     revoked_at BIGINT NOT NULL,
     PRIMARY KEY (account_id, token_id)
 );
+CREATE INDEX revoked_tokens_by_expiry ON revoked_tokens (expires_at);
 
 CREATE TABLE audit_events (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,

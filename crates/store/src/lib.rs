@@ -17,7 +17,12 @@ mod model;
 mod sql;
 
 mod accounts;
+mod credentials;
 mod groups;
+mod keys;
+mod policies;
+mod roles;
+mod system;
 mod users;
 
 pub use model::*;
@@ -25,10 +30,35 @@ pub use sql::{Backend, Clock, SqlStore, StoreConfig};
 pub use tessera_iam::{AccountId, Error, PolicyType, Quotas, Result};
 
 pub use accounts::{AccountStore, AccountUsage};
+pub use credentials::CredentialStore;
 pub use groups::GroupStore;
+pub use keys::KeyStore;
+pub use policies::PolicyStore;
+pub use roles::{DEFAULT_MAX_SESSION_DURATION, RoleStore};
+pub use system::SystemStore;
 pub use users::UserStore;
 
 /// The whole store: what the server holds.
-pub trait Store: AccountStore + UserStore + GroupStore {}
+pub trait Store:
+    AccountStore
+    + UserStore
+    + GroupStore
+    + RoleStore
+    + PolicyStore
+    + KeyStore
+    + CredentialStore
+    + SystemStore
+{
+}
 
-impl<T: AccountStore + UserStore + GroupStore> Store for T {}
+impl<T> Store for T where
+    T: AccountStore
+        + UserStore
+        + GroupStore
+        + RoleStore
+        + PolicyStore
+        + KeyStore
+        + CredentialStore
+        + SystemStore
+{
+}

@@ -302,6 +302,8 @@ impl std::fmt::Debug for NewAccessKey {
 #[derive(Clone, PartialEq, Eq)]
 pub struct AccessKeyOwner {
     pub account: AccountId,
+    /// A suspended account's keys must not authenticate.
+    pub account_status: AccountStatus,
     /// `None` for the account's root identity.
     pub user_name: Option<String>,
     pub status: AccessKeyStatus,
@@ -312,6 +314,7 @@ impl std::fmt::Debug for AccessKeyOwner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccessKeyOwner")
             .field("account", &self.account)
+            .field("account_status", &self.account_status)
             .field("user_name", &self.user_name)
             .field("status", &self.status)
             .field("sealed_secret", &"<redacted>")
@@ -376,5 +379,264 @@ impl EntityKind {
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
+    }
+}
+
+/// `CreateLoginProfile`: the password already hashed by the caller (an argon2 PHC string); the
+/// store never sees or hashes a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewLoginProfile {
+    pub password_hash: String,
+    pub password_reset_required: bool,
+    pub mfa_bind_required: bool,
+}
+
+impl std::fmt::Debug for NewLoginProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewLoginProfile")
+            .field("password_hash", &"<redacted>")
+            .field("password_reset_required", &self.password_reset_required)
+            .field("mfa_bind_required", &self.mfa_bind_required)
+            .finish()
+    }
+}
+
+/// A user's console login profile as shown (never with its password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginProfile {
+    pub user_name: String,
+    pub password_reset_required: bool,
+    pub mfa_bind_required: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// `UpdateLoginProfile` / `ChangePassword`: only the fields that are `Some` change.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct LoginProfileUpdate {
+    /// A new argon2 PHC string.
+    pub password_hash: Option<String>,
+    pub password_reset_required: Option<bool>,
+    pub mfa_bind_required: Option<bool>,
+}
+
+impl std::fmt::Debug for LoginProfileUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginProfileUpdate")
+            .field(
+                "password_hash",
+                &self.password_hash.as_ref().map(|_| "<redacted>"),
+            )
+            .field("password_reset_required", &self.password_reset_required)
+            .field("mfa_bind_required", &self.mfa_bind_required)
+            .finish()
+    }
+}
+
+/// What sign-in verifies: the password hash and, if the user has a bound MFA device, its seed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LoginSecret {
+    pub profile: LoginProfile,
+    pub password_hash: String,
+    /// The user's bound virtual MFA device, if any.
+    pub mfa: Option<MfaSecret>,
+}
+
+impl std::fmt::Debug for LoginSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginSecret")
+            .field("profile", &self.profile)
+            .field("password_hash", &"<redacted>")
+            .field("mfa", &self.mfa)
+            .finish()
+    }
+}
+
+/// A virtual MFA device's TOTP seed, sealed by the caller.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MfaSecret {
+    pub serial_number: String,
+    pub sealed_seed: Vec<u8>,
+}
+
+impl std::fmt::Debug for MfaSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaSecret")
+            .field("serial_number", &self.serial_number)
+            .field("sealed_seed", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A virtual MFA device as listed (never with its seed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualMfaDevice {
+    /// `acs:ram::<account>:mfa/<name>`, with the name as created.
+    pub serial_number: String,
+    pub name: String,
+    /// The user it is bound to.
+    pub user_name: Option<String>,
+    /// When it was bound (`ActivateDate`).
+    pub activated_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SigningKeyStatus {
+    /// Signs new tokens (the newest active key) and verifies.
+    Active,
+    /// Only verifies tokens issued before it was retired.
+    Retired,
+}
+
+impl SigningKeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningKeyStatus::Active => "Active",
+            SigningKeyStatus::Retired => "Retired",
+        }
+    }
+
+    pub(crate) fn from_db(s: &str) -> SigningKeyStatus {
+        if s == "Retired" {
+            SigningKeyStatus::Retired
+        } else {
+            SigningKeyStatus::Active
+        }
+    }
+}
+
+/// A new token-signing key: the private key already sealed by the caller.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewSigningKey {
+    /// The JWS `kid`.
+    pub kid: String,
+    /// The JWS `alg` (`EdDSA`).
+    pub algorithm: String,
+    pub sealed_private_key: Vec<u8>,
+    /// The public key in the encoding the caller chose (it is published as JWKS).
+    pub public_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for NewSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSigningKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("sealed_private_key", &"<redacted>")
+            .field("public_key_len", &self.public_key.len())
+            .finish()
+    }
+}
+
+/// A token-signing key (global, not per account).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    pub kid: String,
+    pub algorithm: String,
+    pub sealed_private_key: Vec<u8>,
+    pub public_key: Vec<u8>,
+    pub status: SigningKeyStatus,
+    pub created_at: Timestamp,
+    pub retired_at: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("sealed_private_key", &"<redacted>")
+            .field("public_key_len", &self.public_key.len())
+            .field("status", &self.status)
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish()
+    }
+}
+
+/// The outcome an audit event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditDecision {
+    /// The request was allowed (and, for a mutation, succeeded).
+    Allow,
+    /// The request was denied by policy.
+    Deny,
+    /// The request was allowed but failed (`error_code` says why).
+    Error,
+}
+
+impl AuditDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditDecision::Allow => "Allow",
+            AuditDecision::Deny => "Deny",
+            AuditDecision::Error => "Error",
+        }
+    }
+
+    pub(crate) fn from_db(s: &str) -> Option<AuditDecision> {
+        [
+            AuditDecision::Allow,
+            AuditDecision::Deny,
+            AuditDecision::Error,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+}
+
+/// One audit (ActionTrail-like) record. Callers must not put secrets in any field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub account: AccountId,
+    pub at: Timestamp,
+    pub request_id: String,
+    /// The caller's ARN.
+    pub principal: String,
+    /// `ram:CreateUser`, `sts:AssumeRole`, `tessera:Authorize`, …
+    pub action: String,
+    pub resource: String,
+    pub decision: AuditDecision,
+    /// The RAM error code, or empty.
+    pub error_code: String,
+    /// The caller's address, or empty.
+    pub source_ip: String,
+    /// Free-form detail (JSON by convention), or empty.
+    pub detail: String,
+}
+
+/// The order [`AuditQuery`] lists events in (by id, which is insertion order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AuditOrder {
+    #[default]
+    OldestFirst,
+    NewestFirst,
+}
+
+/// A page of an account's audit events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Continue after this event id, in the direction of `order` (the last id of the previous
+    /// page); `None` starts at the oldest (or newest) event.
+    pub after_id: Option<i64>,
+    /// 1–1000; defaults to 100.
+    pub limit: u32,
+    /// Only actions starting with this prefix, compared case-insensitively (`ram:` or
+    /// `ram:CreateUser`).
+    pub action_prefix: Option<String>,
+    pub decision: Option<AuditDecision>,
+    pub order: AuditOrder,
+}
+
+impl Default for AuditQuery {
+    fn default() -> Self {
+        AuditQuery {
+            after_id: None,
+            limit: 100,
+            action_prefix: None,
+            decision: None,
+            order: AuditOrder::OldestFirst,
+        }
     }
 }

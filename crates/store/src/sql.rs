@@ -301,7 +301,7 @@ where
 }
 
 pub(crate) fn micros(t: Timestamp) -> i64 {
-    i64::try_from(t.as_microsecond()).unwrap_or(i64::MAX)
+    t.as_microsecond()
 }
 
 pub(crate) fn timestamp(micros: i64) -> Timestamp {

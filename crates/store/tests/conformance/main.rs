@@ -34,5 +34,10 @@ macro_rules! conformance {
 mod support;
 
 mod accounts;
+mod credentials;
 mod groups;
+mod keys;
+mod policies;
+mod roles;
+mod system;
 mod users;
