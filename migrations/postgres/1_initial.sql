@@ -30,6 +30,14 @@ CREATE TABLE accounts (
     updated_at BIGINT NOT NULL
 );
 
+-- Per-account quota overrides (QuotaName → value); absent names use the deployment default.
+CREATE TABLE account_quotas (
+    account_id TEXT   NOT NULL REFERENCES accounts (id),
+    name       TEXT   NOT NULL,
+    value      BIGINT NOT NULL,
+    PRIMARY KEY (account_id, name)
+);
+
 CREATE TABLE users (
     account_id    TEXT   NOT NULL REFERENCES accounts (id),
     id            TEXT   NOT NULL,

@@ -13,4 +13,4 @@ pub mod quotas;
 
 pub use error::{Entity, Error, ErrorKind, GrpcCode, Result};
 pub use ids::{AccountId, PolicyType, arn};
-pub use quotas::Quotas;
+pub use quotas::{QuotaName, Quotas};

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use tessera_iam::{AccountId, Entity, Error, Quotas, Result, names};
+use tessera_iam::{AccountId, Entity, Error, QuotaName, Quotas, Result, names};
 
 use crate::model::{Account, AccountStatus, Committed, EntityKind, Page, Paged};
 use crate::sql::{
@@ -29,8 +29,16 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<Committed<Account>>;
     /// Counts of the account's entities, for `GetAccountSummary`.
     async fn account_usage(&self, account: &AccountId) -> Result<AccountUsage>;
-    /// The account's quotas.
+    /// The account's quotas: the deployment defaults with this account's overrides.
     async fn quotas(&self, account: &AccountId) -> Result<Quotas>;
+    /// Overrides one quota for this account (`None` returns it to the deployment default).
+    /// Lowering a quota below current usage blocks new entities; nothing is deleted.
+    async fn set_account_quota(
+        &self,
+        account: &AccountId,
+        name: QuotaName,
+        value: Option<u32>,
+    ) -> Result<Committed<Quotas>>;
 }
 
 /// Entity counts of one account.
@@ -72,6 +80,30 @@ impl SqlStore {
         found
             .map(|_| ())
             .ok_or_else(|| Error::not_exist(Entity::Account))
+    }
+
+    /// The deployment quotas with `account`'s overrides, read on `conn` (inside a write, so a
+    /// quota check and the insert it guards see the same overrides).
+    pub(crate) async fn quotas_in(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        account: &AccountId,
+    ) -> Result<Quotas> {
+        let rows = sqlx::query("SELECT name, value FROM account_quotas WHERE account_id = $1")
+            .bind(account.as_str().to_owned())
+            .fetch_all(conn)
+            .await
+            .map_err(|e| db_error("quotas", &e))?;
+        let mut quotas = self.quotas;
+        for row in &rows {
+            let name: String = get(row, "name")?;
+            let value: i64 = get(row, "value")?;
+            // Unknown names come from a newer version of Tessera: ignore them.
+            if let Some(name) = QuotaName::parse(&name) {
+                quotas.set(name, u32::try_from(value).unwrap_or(u32::MAX));
+            }
+        }
+        Ok(quotas)
     }
 
     async fn count(&self, sql: &'static str, account: &AccountId) -> Result<u32> {
@@ -247,7 +279,45 @@ impl AccountStore for SqlStore {
     }
 
     async fn quotas(&self, account: &AccountId) -> Result<Quotas> {
-        self.get_account(account).await?;
-        Ok(self.quotas)
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| db_error("acquire", &e))?;
+        self.require_account(&mut conn, account).await?;
+        self.quotas_in(&mut conn, account).await
+    }
+
+    async fn set_account_quota(
+        &self,
+        account: &AccountId,
+        name: QuotaName,
+        value: Option<u32>,
+    ) -> Result<Committed<Quotas>> {
+        let mut w = self.write().await?;
+        self.require_account(&mut w.tx, account).await?;
+        sqlx::query("DELETE FROM account_quotas WHERE account_id = $1 AND name = $2")
+            .bind(account.as_str().to_owned())
+            .bind(name.as_str())
+            .execute(&mut *w.tx)
+            .await
+            .map_err(|e| db_error("quota", &e))?;
+        if let Some(value) = value {
+            sqlx::query("INSERT INTO account_quotas (account_id, name, value) VALUES ($1, $2, $3)")
+                .bind(account.as_str().to_owned())
+                .bind(name.as_str())
+                .bind(i64::from(value))
+                .execute(&mut *w.tx)
+                .await
+                .map_err(|e| db_error("quota", &e))?;
+        }
+        let quotas = self.quotas_in(&mut w.tx, account).await?;
+        w.changed(Some(account), EntityKind::Account, account.as_str())
+            .await?;
+        let revision = w.commit().await?;
+        Ok(Committed {
+            value: quotas,
+            revision,
+        })
     }
 }

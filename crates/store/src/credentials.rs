@@ -407,7 +407,10 @@ impl CredentialStore for SqlStore {
                 .fetch_one(&mut *w.tx)
                 .await
                 .map_err(|e| db_error("count mfa devices", &e))?;
-        let quota = self.quotas.virtual_mfa_devices;
+        let quota = self
+            .quotas_in(&mut w.tx, account)
+            .await?
+            .virtual_mfa_devices;
         if get::<i64>(&count, "n")? >= i64::from(quota) {
             return Err(Error::limit_exceeded(Entity::VirtualMfaDevice, quota));
         }

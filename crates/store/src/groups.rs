@@ -118,8 +118,9 @@ impl GroupStore for SqlStore {
             .fetch_one(&mut *w.tx)
             .await
             .map_err(|e| db_error("count groups", &e))?;
-        if get::<i64>(&count, "n")? >= i64::from(self.quotas.groups) {
-            return Err(Error::limit_exceeded(Entity::Group, self.quotas.groups));
+        let quota = self.quotas_in(&mut w.tx, account).await?.groups;
+        if get::<i64>(&count, "n")? >= i64::from(quota) {
+            return Err(Error::limit_exceeded(Entity::Group, quota));
         }
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO groups (account_id, id, name, name_key, comments, created_at, updated_at) \
@@ -295,11 +296,9 @@ impl GroupStore for SqlStore {
             }
             count += 1;
         }
-        if count >= self.quotas.groups_per_user {
-            return Err(Error::limit_exceeded(
-                Entity::UserGroup,
-                self.quotas.groups_per_user,
-            ));
+        let quota = self.quotas_in(&mut w.tx, account).await?.groups_per_user;
+        if count >= quota {
+            return Err(Error::limit_exceeded(Entity::UserGroup, quota));
         }
         sqlx::query(
             "INSERT INTO group_members (account_id, group_id, user_id, joined_at) \

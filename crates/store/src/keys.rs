@@ -142,7 +142,10 @@ impl KeyStore for SqlStore {
         .fetch_one(&mut *w.tx)
         .await
         .map_err(|e| db_error("count access keys", &e))?;
-        let quota = self.quotas.access_keys_per_user;
+        let quota = self
+            .quotas_in(&mut w.tx, account)
+            .await?
+            .access_keys_per_user;
         if get::<i64>(&count, "n")? >= i64::from(quota) {
             return Err(Error::limit_exceeded(Entity::AccessKey, quota));
         }

@@ -27,7 +27,7 @@ mod users;
 
 pub use model::*;
 pub use sql::{Backend, Clock, SqlStore, StoreConfig};
-pub use tessera_iam::{AccountId, Error, PolicyType, Quotas, Result};
+pub use tessera_iam::{AccountId, Error, PolicyType, QuotaName, Quotas, Result};
 
 pub use accounts::{AccountStore, AccountUsage};
 pub use credentials::CredentialStore;

@@ -391,11 +391,9 @@ impl PolicyStore for SqlStore {
             .fetch_one(&mut *w.tx)
             .await
             .map_err(|e| db_error("count policies", &e))?;
-        if get::<i64>(&count, "n")? >= i64::from(self.quotas.custom_policies) {
-            return Err(Error::limit_exceeded(
-                Entity::Policy,
-                self.quotas.custom_policies,
-            ));
+        let quota = self.quotas_in(&mut w.tx, account).await?.custom_policies;
+        if get::<i64>(&count, "n")? >= i64::from(quota) {
+            return Err(Error::limit_exceeded(Entity::Policy, quota));
         }
         let id = new_numeric_id();
         let description = policy.description.clone().unwrap_or_default();
@@ -658,7 +656,10 @@ impl PolicyStore for SqlStore {
         .iter()
         .map(|row| get::<i64>(row, "version"))
         .collect::<Result<Vec<_>>>()?;
-        let quota = self.quotas.versions_per_policy;
+        let quota = self
+            .quotas_in(&mut w.tx, account)
+            .await?
+            .versions_per_policy;
         let excess = versions.len().saturating_sub(
             usize::try_from(quota)
                 .unwrap_or(usize::MAX)
@@ -869,9 +870,10 @@ impl PolicyStore for SqlStore {
                 same_type += 1;
             }
         }
+        let quotas = self.quotas_in(&mut w.tx, account).await?;
         let quota = match policy_type {
-            PolicyType::System => self.quotas.system_policies_per_entity,
-            PolicyType::Custom => self.quotas.custom_policies_per_entity,
+            PolicyType::System => quotas.system_policies_per_entity,
+            PolicyType::Custom => quotas.custom_policies_per_entity,
         };
         if same_type >= quota {
             return Err(Error::limit_exceeded(t.attachment, quota));

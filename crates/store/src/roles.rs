@@ -131,8 +131,9 @@ impl RoleStore for SqlStore {
             .fetch_one(&mut *w.tx)
             .await
             .map_err(|e| db_error("count roles", &e))?;
-        if get::<i64>(&count, "n")? >= i64::from(self.quotas.roles) {
-            return Err(Error::limit_exceeded(Entity::Role, self.quotas.roles));
+        let quota = self.quotas_in(&mut w.tx, account).await?.roles;
+        if get::<i64>(&count, "n")? >= i64::from(quota) {
+            return Err(Error::limit_exceeded(Entity::Role, quota));
         }
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO roles (account_id, id, name, name_key, description, trust_policy, \

@@ -146,8 +146,9 @@ impl UserStore for SqlStore {
             .fetch_one(&mut *w.tx)
             .await
             .map_err(|e| db_error("count users", &e))?;
-        if get::<i64>(&count, "n")? >= i64::from(self.quotas.users) {
-            return Err(Error::limit_exceeded(Entity::User, self.quotas.users));
+        let quota = self.quotas_in(&mut w.tx, account).await?.users;
+        if get::<i64>(&count, "n")? >= i64::from(quota) {
+            return Err(Error::limit_exceeded(Entity::User, quota));
         }
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO users (account_id, id, name, name_key, display_name, email, mobile_phone, \

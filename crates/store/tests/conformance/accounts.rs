@@ -1,4 +1,6 @@
-use tessera_store::{AccountId, AccountStatus, AccountStore, Page, SqlStore, UserStore};
+use tessera_store::{
+    AccountId, AccountStatus, AccountStore, NewUser, Page, QuotaName, Quotas, SqlStore, UserStore,
+};
 
 use crate::support::{account, assert_code};
 
@@ -6,7 +8,8 @@ conformance!(
     create_get_and_list,
     status_and_alias,
     unknown_account,
-    revisions_increase_with_every_write
+    revisions_increase_with_every_write,
+    quotas_can_be_overridden_per_account
 );
 
 async fn create_get_and_list(store: &SqlStore) {
@@ -112,4 +115,44 @@ async fn revisions_increase_with_every_write(store: &SqlStore) {
             .is_err()
     );
     assert_eq!(store.current_revision().await.unwrap(), b.revision);
+}
+
+async fn quotas_can_be_overridden_per_account(store: &SqlStore) {
+    let a = account(store).await;
+    let b = account(store).await;
+    assert_eq!(store.quotas(&a).await.unwrap(), Quotas::default());
+    let set = store
+        .set_account_quota(&a, QuotaName::Users, Some(1))
+        .await
+        .unwrap();
+    assert_eq!(set.value.users, 1);
+    assert_eq!(store.quotas(&a).await.unwrap().users, 1);
+    assert_eq!(
+        store.quotas(&b).await.unwrap().users,
+        Quotas::default().users
+    );
+    let user = |name: &str| NewUser {
+        name: name.into(),
+        ..Default::default()
+    };
+    store.create_user(&a, &user("one")).await.unwrap();
+    assert_code(
+        store.create_user(&a, &user("two")).await,
+        "LimitExceeded.User",
+    );
+    store.create_user(&b, &user("one")).await.unwrap();
+    store.create_user(&b, &user("two")).await.unwrap();
+    store
+        .set_account_quota(&a, QuotaName::Users, None)
+        .await
+        .unwrap();
+    store.create_user(&a, &user("two")).await.unwrap();
+    let ghost = AccountId::parse("1999999999999999").unwrap();
+    assert_code(
+        store
+            .set_account_quota(&ghost, QuotaName::Users, Some(1))
+            .await,
+        "EntityNotExist.Account",
+    );
+    assert_code(store.quotas(&ghost).await, "EntityNotExist.Account");
 }
