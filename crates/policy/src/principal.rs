@@ -118,7 +118,10 @@ impl PrincipalPattern {
                         .iter()
                         .any(|p| resource.strip_prefix(p).is_some_and(is_name));
                 if valid {
-                    Ok(PrincipalPattern::Federated(value.into()))
+                    // Canonical spelling (empty region), so `acs:ram:*:…` and `acs:ram::…` match.
+                    Ok(PrincipalPattern::Federated(
+                        format!("acs:ram::{account}:{resource}").into(),
+                    ))
                 } else {
                     Err(federated_hint(value))
                 }
@@ -162,7 +165,14 @@ impl PrincipalPattern {
                 name.eq_ignore_ascii_case(n)
             }
             (PrincipalPattern::Federated(arn), Principal::Federated { provider }) => {
-                arn.eq_ignore_ascii_case(provider)
+                match split_ram_arn(provider) {
+                    Some((account, resource)) => {
+                        split_ram_arn(arn).is_some_and(|(a, r)| {
+                            a == account && r.eq_ignore_ascii_case(resource)
+                        })
+                    }
+                    None => arn.eq_ignore_ascii_case(provider),
+                }
             }
             _ => false,
         }
@@ -324,6 +334,22 @@ mod tests {
         assert!(f.is_ok_and(|p| p.matches(&Principal::Federated {
             provider: "acs:ram::1:saml-provider/idp".into()
         })));
+    }
+
+    #[test]
+    fn federated_providers_are_canonical() {
+        let star = PrincipalPattern::parse(PrincipalType::Federated, "acs:ram:*:1:saml-provider/idp");
+        let empty = PrincipalPattern::parse(PrincipalType::Federated, "acs:ram::1:saml-provider/idp");
+        assert_eq!(star, empty);
+        let star = star.unwrap_or(PrincipalPattern::Anyone);
+        for provider in ["acs:ram::1:saml-provider/idp", "acs:ram:*:1:saml-provider/IDP"] {
+            assert!(star.matches(&Principal::Federated {
+                provider: provider.into()
+            }));
+        }
+        assert!(!star.matches(&Principal::Federated {
+            provider: "acs:ram::2:saml-provider/idp".into()
+        }));
     }
 
     #[test]
