@@ -302,8 +302,19 @@ impl RoleStore for SqlStore {
         name: &str,
     ) -> Result<(RolePrincipal, Revision)> {
         let mut tx = self.read().await?;
-        let revision = SqlStore::read_revision(&mut tx).await?;
-        let role = SqlStore::fetch_role(&mut tx, account, name).await?;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {ROLE_COLUMNS}, (SELECT value FROM revision WHERE id = 1) AS revision \
+             FROM roles WHERE account_id = $1 AND name_key = $2"
+        ));
+        let row = sqlx::query(sql)
+            .bind(account.as_str().to_owned())
+            .bind(name_key(name))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| db_error("load role", &e))?
+            .ok_or_else(|| Error::not_exist(Entity::Role))?;
+        let role = role_from_row(&row)?;
+        let revision = Revision(get(&row, "revision")?);
         let policies = sqlx::query(
             "SELECT p.policy_type, p.name, p.default_version, v.document FROM attachments a \
              JOIN policies p ON p.account_id = a.policy_account AND p.id = a.policy_id \

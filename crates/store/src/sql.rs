@@ -201,15 +201,6 @@ impl SqlStore {
             .map_err(|e| db_error("begin read", &e))
     }
 
-    /// The revision visible in `conn`'s snapshot.
-    pub(crate) async fn read_revision(conn: &mut sqlx::AnyConnection) -> Result<Revision> {
-        let row = sqlx::query("SELECT value FROM revision WHERE id = 1")
-            .fetch_one(conn)
-            .await
-            .map_err(|e| db_error("revision", &e))?;
-        Ok(Revision(get(&row, "value")?))
-    }
-
     /// The latest committed revision.
     pub async fn current_revision(&self) -> Result<Revision> {
         let row = sqlx::query("SELECT value FROM revision WHERE id = 1")

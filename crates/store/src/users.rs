@@ -326,40 +326,52 @@ impl UserStore for SqlStore {
         account: &AccountId,
         name: &str,
     ) -> Result<(UserPrincipal, Revision)> {
+        // Two queries in one snapshot: the user (with the snapshot's revision), then its
+        // groups and the default versions of its and its groups' policies together.
         let mut tx = self.read().await?;
-        let revision = SqlStore::read_revision(&mut tx).await?;
-        let user = SqlStore::fetch_user(&mut tx, account, name).await?;
-        let groups = sqlx::query(
-            "SELECT g.name FROM group_members m \
-             JOIN groups g ON g.account_id = m.account_id AND g.id = m.group_id \
-             WHERE m.account_id = $1 AND m.user_id = $2 ORDER BY g.name_key",
-        )
-        .bind(account.as_str().to_owned())
-        .bind(user.id.clone())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| db_error("user groups", &e))?
-        .iter()
-        .map(|row| get::<String>(row, "name"))
-        .collect::<Result<Vec<_>>>()?;
-        let policies = sqlx::query(
-            "SELECT DISTINCT p.policy_type, p.name, p.default_version, v.document FROM attachments a \
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS}, (SELECT value FROM revision WHERE id = 1) AS revision \
+             FROM users WHERE account_id = $1 AND name_key = $2"
+        ));
+        let row = sqlx::query(sql)
+            .bind(account.as_str().to_owned())
+            .bind(name_key(name))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| db_error("load user", &e))?
+            .ok_or_else(|| Error::not_exist(Entity::User))?;
+        let user = user_from_row(&row)?;
+        let revision = Revision(get(&row, "revision")?);
+        let rows = sqlx::query(
+            "SELECT 'group' AS kind, g.name AS name, '' AS policy_type, 0 AS default_version, \
+                    '' AS document, g.name_key AS sort_key \
+             FROM group_members m JOIN groups g ON g.account_id = m.account_id AND g.id = m.group_id \
+             WHERE m.account_id = $1 AND m.user_id = $2 \
+             UNION ALL \
+             SELECT 'policy', p.name, p.policy_type, p.default_version, v.document, p.name_key \
+             FROM (SELECT DISTINCT policy_account, policy_id FROM attachments \
+                   WHERE account_id = $1 AND ((target_kind = 'user' AND target_id = $2) \
+                      OR (target_kind = 'group' AND target_id IN \
+                          (SELECT group_id FROM group_members WHERE account_id = $1 AND user_id = $2)))) a \
              JOIN policies p ON p.account_id = a.policy_account AND p.id = a.policy_id \
              JOIN policy_versions v ON v.account_id = p.account_id AND v.policy_id = p.id \
                 AND v.version = p.default_version \
-             WHERE a.account_id = $1 AND ((a.target_kind = 'user' AND a.target_id = $2) \
-                OR (a.target_kind = 'group' AND a.target_id IN \
-                    (SELECT group_id FROM group_members WHERE account_id = $1 AND user_id = $2))) \
-             ORDER BY p.policy_type, p.name",
+             ORDER BY kind, policy_type, sort_key",
         )
         .bind(account.as_str().to_owned())
         .bind(user.id.clone())
         .fetch_all(&mut *tx)
         .await
-        .map_err(|e| db_error("user policies", &e))?
-        .iter()
-        .map(loaded_policy_from_row)
-        .collect::<Result<Vec<_>>>()?;
+        .map_err(|e| db_error("user groups and policies", &e))?;
+        let mut groups = Vec::new();
+        let mut policies = Vec::new();
+        for row in &rows {
+            if get::<String>(row, "kind")? == "group" {
+                groups.push(get::<String>(row, "name")?);
+            } else {
+                policies.push(loaded_policy_from_row(row)?);
+            }
+        }
         tx.commit().await.map_err(|e| db_error("read", &e))?;
         Ok((
             UserPrincipal {
