@@ -189,6 +189,8 @@ pub struct Condition {
     pub(crate) spec: OperatorSpec,
     /// Lower-cased, as context keys are stored.
     pub(crate) key: Box<str>,
+    /// `context::key_hash(&key)`, for the context lookup.
+    pub(crate) key_hash: u64,
     pub(crate) values: Values,
 }
 
@@ -241,16 +243,18 @@ impl Condition {
                 ValueType::String => Values::Strings(raw.iter().map(|s| Box::from(*s)).collect()),
             },
         };
+        let key = key.to_ascii_lowercase();
         Ok(Condition {
             spec,
-            key: key.to_ascii_lowercase().into(),
+            key_hash: crate::context::key_hash(&key),
+            key: key.into(),
             values,
         })
     }
 
     /// Evaluates this condition against `context`.
     pub fn evaluate(&self, context: &Context) -> bool {
-        let present = context.get_lower(&self.key);
+        let present = context.get_hashed(&self.key, self.key_hash);
         if let Values::Null(must_be_absent) = self.values {
             return must_be_absent == present.is_empty();
         }

@@ -6,6 +6,7 @@
 
 use std::net::IpAddr;
 
+use crate::glob::same_bytes;
 use crate::value::{self, Instant, Number};
 
 /// One value of a context key, with its typed interpretations.
@@ -67,8 +68,8 @@ impl ContextValue {
 /// The condition keys of one request. Cheap to build, immutable while deciding.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Context {
-    /// Sorted by key for binary search; keys lower-cased.
-    entries: Vec<(Box<str>, Vec<ContextValue>)>,
+    /// Sorted by key; keys lower-cased, each with its [`key_hash`].
+    entries: Vec<(u64, Box<str>, Vec<ContextValue>)>,
 }
 
 impl Context {
@@ -82,10 +83,13 @@ impl Context {
         let value = ContextValue::new(value);
         match self
             .entries
-            .binary_search_by(|(k, _)| (**k).cmp(key.as_str()))
+            .binary_search_by(|(_, k, _)| (**k).cmp(key.as_str()))
         {
-            Ok(i) => self.entries[i].1.push(value),
-            Err(i) => self.entries.insert(i, (key.into(), vec![value])),
+            Ok(i) => self.entries[i].2.push(value),
+            Err(i) => {
+                let hash = key_hash(&key);
+                self.entries.insert(i, (hash, key.into(), vec![value]));
+            }
         }
     }
 
@@ -104,7 +108,7 @@ impl Context {
 
     pub fn remove(&mut self, key: &str) {
         let key = key.to_ascii_lowercase();
-        self.entries.retain(|(k, _)| **k != *key);
+        self.entries.retain(|(_, k, _)| **k != *key);
     }
 
     /// The values of `key` (empty when absent). `key` is matched case-insensitively.
@@ -115,22 +119,48 @@ impl Context {
         self.get_lower(key)
     }
 
-    /// Lookup by an already lower-cased key: the evaluation path.
+    /// Lookup by an already lower-cased key.
     pub(crate) fn get_lower(&self, key: &str) -> &[ContextValue] {
-        match self.entries.binary_search_by(|(k, _)| (**k).cmp(key)) {
-            Ok(i) => &self.entries[i].1,
-            Err(_) => &[],
-        }
+        self.get_hashed(key, key_hash(key))
+    }
+
+    /// Lookup by an already lower-cased key and its [`key_hash`]: the evaluation path
+    /// (conditions hash their key once, when compiled). A scan of the hashes, without string
+    /// comparisons until one matches; contexts hold a few dozen keys at most.
+    #[inline]
+    pub(crate) fn get_hashed(&self, key: &str, hash: u64) -> &[ContextValue] {
+        self.entries
+            .iter()
+            .find(|(h, k, _)| *h == hash && same_bytes(k.as_bytes(), key.as_bytes()))
+            .map_or(&[], |(_, _, values)| values.as_slice())
     }
 
     /// Keys (lower-cased) and their values, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[ContextValue])> {
-        self.entries.iter().map(|(k, v)| (&**k, v.as_slice()))
+        self.entries.iter().map(|(_, k, v)| (&**k, v.as_slice()))
     }
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+}
+
+/// A fixed (not per-process) 64-bit hash of a lower-cased context key: FxHash-style over
+/// 8-byte words, so a key costs a few multiplications.
+pub(crate) fn key_hash(key: &str) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let bytes = key.as_bytes();
+    let mut hash = bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        hash = (hash.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    let mut last = [0u8; 8];
+    let tail = words.remainder();
+    last[..tail.len()].copy_from_slice(tail);
+    (hash.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K)
 }
 
 impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Context {

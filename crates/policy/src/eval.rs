@@ -13,6 +13,7 @@ use std::fmt;
 use foldhash::fast::RandomState;
 
 use crate::context::Context;
+use crate::glob::Arn;
 use crate::policy::{Effect, Policy, Statement};
 use crate::principal::Principal;
 
@@ -163,6 +164,22 @@ impl ActionKey {
     }
 }
 
+/// What a decision computes once from the request: the lower-cased action and the split ARN.
+struct Key<'r> {
+    action: ActionKey,
+    resource: Arn<'r>,
+}
+
+impl<'r> Key<'r> {
+    #[inline]
+    fn new(request: &Request<'r>) -> Key<'r> {
+        Key {
+            action: ActionKey::new(request.action),
+            resource: Arn::new(request.resource),
+        }
+    }
+}
+
 type Map = HashMap<Box<[u8]>, Box<[u32]>, RandomState>;
 
 #[derive(Debug, Default)]
@@ -225,7 +242,7 @@ impl PolicySet {
 
     /// Decides `request`, allocation-free.
     pub fn decide(&self, request: &Request) -> Decision {
-        let key = ActionKey::new(request.action);
+        let key = Key::new(request);
         if self.any(&self.deny, request, &key) {
             Decision::ExplicitDeny
         } else if self.any(&self.allow, request, &key) {
@@ -240,7 +257,7 @@ impl PolicySet {
     /// deny. Appended in policy and statement order.
     pub fn explain(&self, request: &Request, out: &mut Vec<StatementRef>) -> Decision {
         let start = out.len();
-        let key = ActionKey::new(request.action);
+        let key = Key::new(request);
         self.collect(&self.deny, request, &key, out);
         if out.len() > start {
             out[start..].sort_unstable();
@@ -265,7 +282,7 @@ impl PolicySet {
         })
     }
 
-    fn any(&self, index: &ActionIndex, request: &Request, key: &ActionKey) -> bool {
+    fn any(&self, index: &ActionIndex, request: &Request, key: &Key) -> bool {
         let mut found = false;
         self.visit(index, request, key, |_| {
             found = true;
@@ -278,7 +295,7 @@ impl PolicySet {
         &self,
         index: &ActionIndex,
         request: &Request,
-        key: &ActionKey,
+        key: &Key,
         out: &mut Vec<StatementRef>,
     ) {
         self.visit(index, request, key, |id| {
@@ -293,15 +310,16 @@ impl PolicySet {
         &self,
         index: &ActionIndex,
         request: &Request,
-        action_key: &ActionKey,
+        key: &Key,
         mut f: impl FnMut(u32) -> bool,
     ) {
         let action = request.action;
+        let action_key = &key.action;
         let lowered = action_key.bytes();
         let rest = |id: u32| {
             self.entries.get(id as usize).is_some_and(|e| {
                 e.statement.matches_besides_action(
-                    request.resource,
+                    &key.resource,
                     request.principal,
                     request.context,
                 )
@@ -321,7 +339,7 @@ impl PolicySet {
         let wild = |id: u32| {
             self.entries
                 .get(id as usize)
-                .is_some_and(|e| admits_by_wildcard(&e.statement, action))
+                .is_some_and(|e| admits_by_wildcard(&e.statement, action, action_key))
         };
         if let Some(colon) = lowered.iter().position(|&b| b == b':')
             && let Some(ids) = index.by_service.get(&lowered[..colon])
@@ -341,10 +359,24 @@ impl PolicySet {
 }
 
 /// Does `statement` admit `action` other than through one of its literal action patterns?
-fn admits_by_wildcard(statement: &Statement, action: &str) -> bool {
+fn admits_by_wildcard(statement: &Statement, action: &str, key: &ActionKey) -> bool {
     let actions = &statement.actions;
     if actions.negated {
         return actions.admit(action);
+    }
+    if key.complete {
+        let lowered = key.bytes();
+        let mut wild = false;
+        for glob in actions.patterns.iter() {
+            if glob.literal().is_some() {
+                if glob.matches_lowered(lowered) {
+                    return false;
+                }
+            } else if !wild {
+                wild = glob.matches_lowered(lowered);
+            }
+        }
+        return wild;
     }
     let mut wild = false;
     for glob in actions.patterns.iter() {
@@ -449,7 +481,7 @@ impl<'a> Permissions<'a> {
         let Some(session) = self.session else {
             return self.identity.decide(request);
         };
-        let key = ActionKey::new(request.action);
+        let key = Key::new(request);
         if self.identity.any(&self.identity.deny, request, &key)
             || session.any(&session.deny, request, &key)
         {

@@ -591,7 +591,7 @@ impl<'t> Validator<'t> {
                     format!("\"{resource}\" has fewer than five ARN fields (acs:<service>:<region>:<account>:<relative-id>) and can never match"),
                 );
             }
-            globs.push(Glob::new(resource, Case::Sensitive));
+            globs.push(Glob::resource(resource));
         }
         Some(globs.into())
     }

@@ -6,7 +6,7 @@ use crate::condition::Condition;
 use crate::context::Context;
 use crate::error::PolicyKind;
 use crate::eval::Request;
-use crate::glob::Glob;
+use crate::glob::{Arn, Glob};
 use crate::principal::{Principal, PrincipalPattern};
 
 /// A statement's effect.
@@ -76,7 +76,11 @@ impl Statement {
     /// the action index: the reference that [`crate::PolicySet`] must agree with.
     pub fn matches(&self, request: &Request) -> bool {
         self.actions.admit(request.action)
-            && self.matches_besides_action(request.resource, request.principal, request.context)
+            && self.matches_besides_action(
+                &Arn::new(request.resource),
+                request.principal,
+                request.context,
+            )
     }
 
     /// Resource, principal and condition checks: what remains once the action index has
@@ -84,12 +88,12 @@ impl Statement {
     #[inline]
     pub(crate) fn matches_besides_action(
         &self,
-        resource: &str,
+        resource: &Arn,
         who: Option<&Principal>,
         context: &Context,
     ) -> bool {
         if let Some(resources) = &self.resources
-            && !resources.iter().any(|g| g.matches(resource))
+            && !resources.iter().any(|g| g.matches_arn(resource))
         {
             return false;
         }

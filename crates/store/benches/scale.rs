@@ -39,11 +39,13 @@ async fn main() {
         ("user-cold-sequential", 1, 4000),
         ("user-cold-concurrent-8", 8, 8000),
     ] {
-        let hist = run(&store, concurrency, ops, Principal::User).await;
+        let (hist, load) = run(&store, concurrency, ops, Principal::User).await;
         report(name, &hist);
+        report(&format!("{name}/store-only"), &load);
     }
-    let hist = run(&store, 8, 8000, Principal::Role).await;
+    let (hist, load) = run(&store, 8, 8000, Principal::Role).await;
     report("role-cold-concurrent-8", &hist);
+    report("role-cold-concurrent-8/store-only", &load);
 }
 
 #[derive(Clone, Copy)]
@@ -52,18 +54,21 @@ enum Principal {
     Role,
 }
 
+/// Runs `ops` cold decisions; returns the histograms of the whole decision and of the store
+/// call alone.
 async fn run(
     store: &Arc<SqlStore>,
     concurrency: usize,
     ops: usize,
     kind: Principal,
-) -> Histogram<u64> {
+) -> (Histogram<u64>, Histogram<u64>) {
     let per_task = ops / concurrency;
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             let mut hist = Histogram::<u64>::new(3).unwrap();
+            let mut load_hist = Histogram::<u64>::new(3).unwrap();
             let context = Context::new()
                 .with("acs:SourceIp", "10.1.2.3")
                 .with("acs:CurrentTime", "2026-06-01T12:00:00Z");
@@ -94,6 +99,9 @@ async fn run(
                         p.policies
                     }
                 };
+                load_hist
+                    .record(start.elapsed().as_micros() as u64)
+                    .unwrap();
                 let parsed: Vec<_> = documents
                     .iter()
                     .map(|d| {
@@ -115,14 +123,17 @@ async fn run(
                 std::hint::black_box(decision);
                 hist.record(start.elapsed().as_micros() as u64).unwrap();
             }
-            hist
+            (hist, load_hist)
         }));
     }
     let mut total = Histogram::<u64>::new(3).unwrap();
+    let mut load = Histogram::<u64>::new(3).unwrap();
     for t in tasks {
-        total.add(t.await.unwrap()).unwrap();
+        let (h, l) = t.await.unwrap();
+        total.add(h).unwrap();
+        load.add(l).unwrap();
     }
-    total
+    (total, load)
 }
 
 fn report(name: &str, hist: &Histogram<u64>) {

@@ -301,37 +301,51 @@ impl RoleStore for SqlStore {
         account: &AccountId,
         name: &str,
     ) -> Result<(RolePrincipal, Revision)> {
-        let mut tx = self.read().await?;
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {ROLE_COLUMNS}, (SELECT value FROM revision WHERE id = 1) AS revision \
-             FROM roles WHERE account_id = $1 AND name_key = $2"
-        ));
-        let row = sqlx::query(sql)
-            .bind(account.as_str().to_owned())
-            .bind(name_key(name))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| db_error("load role", &e))?
-            .ok_or_else(|| Error::not_exist(Entity::Role))?;
-        let role = role_from_row(&row)?;
-        let revision = Revision(get(&row, "revision")?);
-        let policies = sqlx::query(
-            "SELECT p.policy_type, p.name, p.default_version, v.document FROM attachments a \
+        // One statement (one snapshot, one round trip): part 0 is the role with the
+        // snapshot's revision, part 1 the default versions of its policies.
+        let rows = sqlx::query(
+            "WITH r AS (SELECT id, name, name_key, description, trust_policy, \
+                    max_session_duration, created_at, updated_at, sessions_revoked_before \
+                    FROM roles WHERE account_id = $1 AND name_key = $2) \
+             SELECT 0 AS part, r.name AS name, r.id AS t1, r.description AS t2, \
+                    r.trust_policy AS t3, r.max_session_duration AS n1, r.created_at AS n2, \
+                    r.updated_at AS n3, r.sessions_revoked_before AS n4, \
+                    (SELECT value FROM revision WHERE id = 1) AS n5, r.name_key AS sort_key \
+             FROM r \
+             UNION ALL \
+             SELECT 1, p.name, p.policy_type, v.document, '', p.default_version, 0, 0, NULL, 0, \
+                    p.name_key \
+             FROM r JOIN attachments a ON a.account_id = $1 AND a.target_kind = 'role' \
+                AND a.target_id = r.id \
              JOIN policies p ON p.account_id = a.policy_account AND p.id = a.policy_id \
              JOIN policy_versions v ON v.account_id = p.account_id AND v.policy_id = p.id \
                 AND v.version = p.default_version \
-             WHERE a.account_id = $1 AND a.target_kind = 'role' AND a.target_id = $2 \
-             ORDER BY p.policy_type, p.name_key",
+             ORDER BY part, t1, sort_key",
         )
         .bind(account.as_str().to_owned())
-        .bind(role.id.clone())
-        .fetch_all(&mut *tx)
+        .bind(name_key(name))
+        .fetch_all(&self.pool)
         .await
-        .map_err(|e| db_error("role policies", &e))?
-        .iter()
-        .map(loaded_policy_from_row)
-        .collect::<Result<Vec<_>>>()?;
-        tx.commit().await.map_err(|e| db_error("read", &e))?;
+        .map_err(|e| db_error("load role", &e))?;
+        let (first, rest) = rows
+            .split_first()
+            .ok_or_else(|| Error::not_exist(Entity::Role))?;
+        let role = Role {
+            id: get(first, "t1")?,
+            name: get(first, "name")?,
+            description: get(first, "t2")?,
+            trust_policy: get(first, "t3")?,
+            max_session_duration: u32::try_from(get::<i64>(first, "n1")?)
+                .map_err(|_| Error::internal())?,
+            created_at: get_time(first, "n2")?,
+            updated_at: get_time(first, "n3")?,
+            sessions_revoked_before: get_opt_time(first, "n4")?,
+        };
+        let revision = Revision(get(first, "n5")?);
+        let policies = rest
+            .iter()
+            .map(loaded_policy_from_row)
+            .collect::<Result<Vec<_>>>()?;
         Ok((RolePrincipal { role, policies }, revision))
     }
 }

@@ -326,53 +326,65 @@ impl UserStore for SqlStore {
         account: &AccountId,
         name: &str,
     ) -> Result<(UserPrincipal, Revision)> {
-        // Two queries in one snapshot: the user (with the snapshot's revision), then its
-        // groups and the default versions of its and its groups' policies together.
-        let mut tx = self.read().await?;
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS}, (SELECT value FROM revision WHERE id = 1) AS revision \
-             FROM users WHERE account_id = $1 AND name_key = $2"
-        ));
-        let row = sqlx::query(sql)
-            .bind(account.as_str().to_owned())
-            .bind(name_key(name))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| db_error("load user", &e))?
-            .ok_or_else(|| Error::not_exist(Entity::User))?;
-        let user = user_from_row(&row)?;
-        let revision = Revision(get(&row, "revision")?);
+        // One statement, so one snapshot and one round trip: part 0 is the user (with the
+        // snapshot's revision), part 1 its groups, part 2 the default versions of the
+        // policies attached to it or to its groups.
         let rows = sqlx::query(
-            "SELECT 'group' AS kind, g.name AS name, '' AS policy_type, 0 AS default_version, \
-                    '' AS document, g.name_key AS sort_key \
-             FROM group_members m JOIN groups g ON g.account_id = m.account_id AND g.id = m.group_id \
-             WHERE m.account_id = $1 AND m.user_id = $2 \
+            "WITH u AS (SELECT id, name, name_key, display_name, email, mobile_phone, comments, \
+                    created_at, updated_at, last_login_at \
+                    FROM users WHERE account_id = $1 AND name_key = $2) \
+             SELECT 0 AS part, u.name AS name, u.id AS t1, u.display_name AS t2, u.email AS t3, \
+                    u.mobile_phone AS t4, u.comments AS t5, u.created_at AS n1, \
+                    u.updated_at AS n2, u.last_login_at AS n3, \
+                    (SELECT value FROM revision WHERE id = 1) AS n4, u.name_key AS sort_key \
+             FROM u \
              UNION ALL \
-             SELECT 'policy', p.name, p.policy_type, p.default_version, v.document, p.name_key \
-             FROM (SELECT DISTINCT policy_account, policy_id FROM attachments \
-                   WHERE account_id = $1 AND ((target_kind = 'user' AND target_id = $2) \
-                      OR (target_kind = 'group' AND target_id IN \
-                          (SELECT group_id FROM group_members WHERE account_id = $1 AND user_id = $2)))) a \
+             SELECT 1, g.name, '', '', '', '', '', 0, 0, NULL, 0, g.name_key \
+             FROM u JOIN group_members m ON m.account_id = $1 AND m.user_id = u.id \
+             JOIN groups g ON g.account_id = m.account_id AND g.id = m.group_id \
+             UNION ALL \
+             SELECT 2, p.name, p.policy_type, v.document, '', '', '', p.default_version, 0, \
+                    NULL, 0, p.name_key \
+             FROM (SELECT a.policy_account, a.policy_id FROM u JOIN attachments a \
+                     ON a.account_id = $1 AND a.target_kind = 'user' AND a.target_id = u.id \
+                   UNION \
+                   SELECT ga.policy_account, ga.policy_id FROM u \
+                   JOIN group_members gm ON gm.account_id = $1 AND gm.user_id = u.id \
+                   JOIN attachments ga ON ga.account_id = gm.account_id \
+                     AND ga.target_kind = 'group' AND ga.target_id = gm.group_id) a \
              JOIN policies p ON p.account_id = a.policy_account AND p.id = a.policy_id \
              JOIN policy_versions v ON v.account_id = p.account_id AND v.policy_id = p.id \
                 AND v.version = p.default_version \
-             ORDER BY kind, policy_type, sort_key",
+             ORDER BY part, t1, sort_key",
         )
         .bind(account.as_str().to_owned())
-        .bind(user.id.clone())
-        .fetch_all(&mut *tx)
+        .bind(name_key(name))
+        .fetch_all(&self.pool)
         .await
-        .map_err(|e| db_error("user groups and policies", &e))?;
+        .map_err(|e| db_error("load user", &e))?;
+        let (first, rest) = rows
+            .split_first()
+            .ok_or_else(|| Error::not_exist(Entity::User))?;
+        let user = User {
+            id: get(first, "t1")?,
+            name: get(first, "name")?,
+            display_name: get(first, "t2")?,
+            email: get(first, "t3")?,
+            mobile_phone: get(first, "t4")?,
+            comments: get(first, "t5")?,
+            created_at: get_time(first, "n1")?,
+            updated_at: get_time(first, "n2")?,
+            last_login_at: get_opt_time(first, "n3")?,
+        };
+        let revision = Revision(get(first, "n4")?);
         let mut groups = Vec::new();
         let mut policies = Vec::new();
-        for row in &rows {
-            if get::<String>(row, "kind")? == "group" {
-                groups.push(get::<String>(row, "name")?);
-            } else {
-                policies.push(loaded_policy_from_row(row)?);
+        for row in rest {
+            match get::<i64>(row, "part")? {
+                1 => groups.push(get::<String>(row, "name")?),
+                _ => policies.push(loaded_policy_from_row(row)?),
             }
         }
-        tx.commit().await.map_err(|e| db_error("read", &e))?;
         Ok((
             UserPrincipal {
                 user,
@@ -405,14 +417,16 @@ impl UserStore for SqlStore {
     }
 }
 
-/// A `(policy_type, name, default_version, document)` row.
+/// A policy row of a principal-loading query: `name`, `t1` = policy type, `n1` = default
+/// version, `t2` = document (the layout both `load_user_principal` and `load_role_principal`
+/// use for their policy part).
 pub(crate) fn loaded_policy_from_row(row: &AnyRow) -> Result<LoadedPolicy> {
     let policy_type =
-        PolicyType::parse(&get::<String>(row, "policy_type")?).map_err(|_| Error::internal())?;
+        PolicyType::parse(&get::<String>(row, "t1")?).map_err(|_| Error::internal())?;
     Ok(LoadedPolicy {
         name: get(row, "name")?,
         policy_type,
-        version_id: format!("v{}", get::<i64>(row, "default_version")?),
-        document: get(row, "document")?,
+        version_id: format!("v{}", get::<i64>(row, "n1")?),
+        document: get(row, "t2")?,
     })
 }
