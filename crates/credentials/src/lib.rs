@@ -1,8 +1,18 @@
-//! Credentials: secret values, sealing them at rest, and (to come) tokens and request
-//! signatures. No database and no network: callers store the sealed bytes.
+//! Credentials: secret values, sealing them at rest, access keys (long-term and STS, whose
+//! secrets are derived), security tokens (Ed25519 JWS) and verification of Alibaba request
+//! signatures (RPC v1 HMAC-SHA1 and ACS3-HMAC-SHA256). No database, no network and no clock
+//! reads: callers store the sealed bytes and pass the current time in.
 
+pub mod expiration;
 mod seal;
 mod secret;
+pub mod signature;
+pub mod sts;
+pub mod token;
 
+pub use expiration::{format_expiration, parse_expiration};
 pub use seal::{MasterKey, SealError, Sealer};
 pub use secret::Secret;
+pub use signature::{ReplayGuard, SignatureError, SignedRequest};
+pub use sts::{AccessKeyPair, StsKeyDerivation};
+pub use token::{PublicKey, SessionClaims, SigningKey, TokenError, TokenIssuer, TokenVerifier};
