@@ -166,11 +166,8 @@ impl PrincipalPattern {
             }
             (PrincipalPattern::Federated(arn), Principal::Federated { provider }) => {
                 match split_ram_arn(provider) {
-                    Some((account, resource)) => {
-                        split_ram_arn(arn).is_some_and(|(a, r)| {
-                            a == account && r.eq_ignore_ascii_case(resource)
-                        })
-                    }
+                    Some((account, resource)) => split_ram_arn(arn)
+                        .is_some_and(|(a, r)| a == account && r.eq_ignore_ascii_case(resource)),
                     None => arn.eq_ignore_ascii_case(provider),
                 }
             }
@@ -338,11 +335,16 @@ mod tests {
 
     #[test]
     fn federated_providers_are_canonical() {
-        let star = PrincipalPattern::parse(PrincipalType::Federated, "acs:ram:*:1:saml-provider/idp");
-        let empty = PrincipalPattern::parse(PrincipalType::Federated, "acs:ram::1:saml-provider/idp");
+        let star =
+            PrincipalPattern::parse(PrincipalType::Federated, "acs:ram:*:1:saml-provider/idp");
+        let empty =
+            PrincipalPattern::parse(PrincipalType::Federated, "acs:ram::1:saml-provider/idp");
         assert_eq!(star, empty);
         let star = star.unwrap_or(PrincipalPattern::Anyone);
-        for provider in ["acs:ram::1:saml-provider/idp", "acs:ram:*:1:saml-provider/IDP"] {
+        for provider in [
+            "acs:ram::1:saml-provider/idp",
+            "acs:ram:*:1:saml-provider/IDP",
+        ] {
             assert!(star.matches(&Principal::Federated {
                 provider: provider.into()
             }));
