@@ -142,11 +142,7 @@ impl AccountStore for SqlStore {
         let account = account_from_row(&row)?;
         w.changed(Some(&account.id), EntityKind::Account, &id)
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: account,
-            revision,
-        })
+        w.commit_with(account).await
     }
 
     async fn get_account(&self, account: &AccountId) -> Result<Account> {
@@ -199,8 +195,7 @@ impl AccountStore for SqlStore {
         let value = account_from_row(&row)?;
         w.changed(Some(account), EntityKind::Account, account.as_str())
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn set_account_alias(
@@ -232,8 +227,7 @@ impl AccountStore for SqlStore {
         let value = account_from_row(&row)?;
         w.changed(Some(account), EntityKind::Account, account.as_str())
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn account_usage(&self, account: &AccountId) -> Result<AccountUsage> {
@@ -314,10 +308,6 @@ impl AccountStore for SqlStore {
         let quotas = self.quotas_in(&mut w.tx, account).await?;
         w.changed(Some(account), EntityKind::Account, account.as_str())
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: quotas,
-            revision,
-        })
+        w.commit_with(quotas).await
     }
 }

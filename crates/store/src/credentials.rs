@@ -279,8 +279,7 @@ impl CredentialStore for SqlStore {
             .ok_or_else(Error::internal)?;
         w.changed(Some(account), EntityKind::LoginProfile, &name_key(user))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn get_login_profile(&self, account: &AccountId, user: &str) -> Result<LoginProfile> {
@@ -333,8 +332,7 @@ impl CredentialStore for SqlStore {
             .ok_or_else(Error::internal)?;
         w.changed(Some(account), EntityKind::LoginProfile, &name_key(user))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn delete_login_profile(&self, account: &AccountId, user: &str) -> Result<Committed<()>> {
@@ -351,11 +349,7 @@ impl CredentialStore for SqlStore {
         }
         w.changed(Some(account), EntityKind::LoginProfile, &name_key(user))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: (),
-            revision,
-        })
+        w.commit_with(()).await
     }
 
     async fn login_secret(&self, account: &AccountId, user: &str) -> Result<Option<LoginSecret>> {
@@ -437,8 +431,7 @@ impl CredentialStore for SqlStore {
         let value = device_from_row(&row, false)?;
         w.changed(Some(account), EntityKind::MfaDevice, &key)
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn list_virtual_mfa_devices(&self, account: &AccountId) -> Result<Vec<VirtualMfaDevice>> {
@@ -475,11 +468,7 @@ impl CredentialStore for SqlStore {
             .map_err(|e| db_error("delete mfa device", &e))?;
         w.changed(Some(account), EntityKind::MfaDevice, &key)
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: (),
-            revision,
-        })
+        w.commit_with(()).await
     }
 
     async fn virtual_mfa_device_seed(
@@ -541,8 +530,7 @@ impl CredentialStore for SqlStore {
             .await?;
         w.changed(Some(account), EntityKind::LoginProfile, &name_key(user))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn unbind_mfa_device(

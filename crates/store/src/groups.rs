@@ -145,8 +145,7 @@ impl GroupStore for SqlStore {
         let value = group_from_row(&row)?;
         w.changed(Some(account), EntityKind::Group, &name_key(name))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn get_group(&self, account: &AccountId, name: &str) -> Result<Group> {
@@ -201,8 +200,7 @@ impl GroupStore for SqlStore {
             w.changed(Some(account), EntityKind::Group, &name_key(&renamed))
                 .await?;
         }
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn delete_group(&self, account: &AccountId, name: &str) -> Result<Committed<()>> {
@@ -245,31 +243,12 @@ impl GroupStore for SqlStore {
             .map_err(|e| db_error("delete group", &e))?;
         w.changed(Some(account), EntityKind::Group, &name_key(name))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: (),
-            revision,
-        })
+        w.commit_with(()).await
     }
 
     async fn list_groups(&self, account: &AccountId, page: &Page) -> Result<Paged<Group>> {
-        let (limit, marker) = page_bounds(page, 100)?;
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT name_key, {GROUP_COLUMNS} FROM groups \
-             WHERE account_id = $1 AND name_key > $2 ORDER BY name_key LIMIT $3"
-        ));
-        let rows = sqlx::query(sql)
-            .bind(account.as_str().to_owned())
-            .bind(marker)
-            .bind(limit + 1)
-            .fetch_all(&self.pool)
+        self.list_by_name("groups", GROUP_COLUMNS, account, page, 100, group_from_row)
             .await
-            .map_err(|e| db_error("list groups", &e))?;
-        let items = rows
-            .iter()
-            .map(|row| Ok((get(row, "name_key")?, group_from_row(row)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paged(items, limit))
     }
 
     async fn add_user_to_group(
@@ -321,11 +300,7 @@ impl GroupStore for SqlStore {
             .await?;
         w.changed(Some(account), EntityKind::Group, &name_key(group))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: (),
-            revision,
-        })
+        w.commit_with(()).await
     }
 
     async fn remove_user_from_group(
@@ -353,11 +328,7 @@ impl GroupStore for SqlStore {
             .await?;
         w.changed(Some(account), EntityKind::Group, &name_key(group))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: (),
-            revision,
-        })
+        w.commit_with(()).await
     }
 
     async fn list_groups_for_user(

@@ -168,8 +168,7 @@ impl KeyStore for SqlStore {
         let value = key_from_row(&row)?;
         w.changed(Some(account), EntityKind::AccessKey, &value.id)
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn list_access_keys(
@@ -219,8 +218,7 @@ impl KeyStore for SqlStore {
         let value = key_from_row(&row)?;
         w.changed(Some(account), EntityKind::AccessKey, &value.id)
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn delete_access_key(
@@ -246,11 +244,7 @@ impl KeyStore for SqlStore {
         }
         w.changed(Some(account), EntityKind::AccessKey, key_id)
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: (),
-            revision,
-        })
+        w.commit_with(()).await
     }
 
     async fn find_access_key(&self, key_id: &str) -> Result<Option<AccessKeyOwner>> {

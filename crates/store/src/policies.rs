@@ -626,11 +626,7 @@ impl PolicyStore for SqlStore {
             .map_err(|e| db_error("delete policy", &e))?;
         w.changed(Some(account), EntityKind::Policy, &name_key(name))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: (),
-            revision,
-        })
+        w.commit_with(()).await
     }
 
     async fn create_policy_version(
@@ -831,11 +827,7 @@ impl PolicyStore for SqlStore {
         }
         w.changed(Some(account), EntityKind::Policy, &name_key(name))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: (),
-            revision,
-        })
+        w.commit_with(()).await
     }
 
     async fn attach_policy(
@@ -899,11 +891,7 @@ impl PolicyStore for SqlStore {
         })?;
         w.changed(Some(account), t.change, &name_key(t.name))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: (),
-            revision,
-        })
+        w.commit_with(()).await
     }
 
     async fn detach_policy(
@@ -934,11 +922,7 @@ impl PolicyStore for SqlStore {
         }
         w.changed(Some(account), t.change, &name_key(t.name))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: (),
-            revision,
-        })
+        w.commit_with(()).await
     }
 
     async fn list_policies_for(

@@ -11,7 +11,6 @@ use crate::model::{
 };
 use crate::sql::{
     SqlStore, db_error, get, get_opt_time, get_time, is_unique_violation, name_key, new_numeric_id,
-    page_bounds, paged,
 };
 use crate::users::loaded_policy_from_row;
 
@@ -161,8 +160,7 @@ impl RoleStore for SqlStore {
         let value = role_from_row(&row)?;
         w.changed(Some(account), EntityKind::Role, &name_key(&value.name))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn get_role(&self, account: &AccountId, name: &str) -> Result<Role> {
@@ -212,8 +210,7 @@ impl RoleStore for SqlStore {
         let value = role_from_row(&row)?;
         w.changed(Some(account), EntityKind::Role, &name_key(&value.name))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn delete_role(&self, account: &AccountId, name: &str) -> Result<Committed<()>> {
@@ -242,31 +239,12 @@ impl RoleStore for SqlStore {
             .map_err(|e| db_error("delete role", &e))?;
         w.changed(Some(account), EntityKind::Role, &name_key(name))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: (),
-            revision,
-        })
+        w.commit_with(()).await
     }
 
     async fn list_roles(&self, account: &AccountId, page: &Page) -> Result<Paged<Role>> {
-        let (limit, marker) = page_bounds(page, 1000)?;
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT name_key, {ROLE_COLUMNS} FROM roles \
-             WHERE account_id = $1 AND name_key > $2 ORDER BY name_key LIMIT $3"
-        ));
-        let rows = sqlx::query(sql)
-            .bind(account.as_str().to_owned())
-            .bind(marker)
-            .bind(limit + 1)
-            .fetch_all(&self.pool)
+        self.list_by_name("roles", ROLE_COLUMNS, account, page, 1000, role_from_row)
             .await
-            .map_err(|e| db_error("list roles", &e))?;
-        let items = rows
-            .iter()
-            .map(|row| Ok((get(row, "name_key")?, role_from_row(row)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paged(items, limit))
     }
 
     async fn revoke_role_sessions(
@@ -292,8 +270,7 @@ impl RoleStore for SqlStore {
         let value = role_from_row(&row)?;
         w.changed(Some(account), EntityKind::Role, &name_key(&value.name))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn load_role_principal(

@@ -15,7 +15,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, Row, SqlSafeStr, Transaction};
 use tessera_iam::{AccountId, Error, Quotas, Result};
 
-use crate::model::{EntityKind, Page, Paged, Revision};
+use crate::model::{Committed, EntityKind, Page, Paged, Revision};
 
 /// Which database a [`SqlStore`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -261,6 +261,12 @@ impl WriteTx {
         self.tx.commit().await.map_err(|e| db_error("commit", &e))?;
         Ok(self.revision)
     }
+
+    /// Commits and returns `value` with the revision it committed at.
+    pub async fn commit_with<T>(self, value: T) -> Result<Committed<T>> {
+        let revision = self.commit().await?;
+        Ok(Committed { value, revision })
+    }
 }
 
 /// Logs a database failure (without data) and returns the error the caller sees.
@@ -317,6 +323,38 @@ pub(crate) fn new_numeric_id() -> String {
     let mut rng = rand::rng();
     let n: u64 = rng.random_range(1_000_000_000_000_000..10_000_000_000_000_000);
     n.to_string()
+}
+
+impl SqlStore {
+    /// One page of an account's `table` in name order: the listing shared by users, groups
+    /// and roles. `columns` must not include `name_key`, which this selects for the marker.
+    pub(crate) async fn list_by_name<T>(
+        &self,
+        table: &'static str,
+        columns: &'static str,
+        account: &AccountId,
+        page: &Page,
+        max_items: u32,
+        from_row: fn(&AnyRow) -> Result<T>,
+    ) -> Result<Paged<T>> {
+        let (limit, marker) = page_bounds(page, max_items)?;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT name_key, {columns} FROM {table} \
+             WHERE account_id = $1 AND name_key > $2 ORDER BY name_key LIMIT $3"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(account.as_str().to_owned())
+            .bind(marker)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| db_error(table, &e))?;
+        let items = rows
+            .iter()
+            .map(|row| Ok((get(row, "name_key")?, from_row(row)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(paged(items, limit))
+    }
 }
 
 /// Validated `MaxItems` (default 100, at most `max`) and the marker of a page.

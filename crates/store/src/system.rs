@@ -156,8 +156,7 @@ impl SystemStore for SqlStore {
             })?;
         let value = signing_key_from_row(&row)?;
         w.changed(None, EntityKind::SigningKey, &value.kid).await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn list_signing_keys(&self) -> Result<Vec<SigningKey>> {
@@ -186,8 +185,7 @@ impl SystemStore for SqlStore {
             .ok_or_else(|| Error::not_exist(Entity::SigningKey))?;
         let value = signing_key_from_row(&row)?;
         w.changed(None, EntityKind::SigningKey, kid).await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn revoke_token(
@@ -214,11 +212,7 @@ impl SystemStore for SqlStore {
         .map_err(|e| db_error("revoke token", &e))?;
         w.changed(Some(account), EntityKind::Token, token_id)
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: (),
-            revision,
-        })
+        w.commit_with(()).await
     }
 
     async fn is_token_revoked(&self, account: &AccountId, token_id: &str) -> Result<bool> {

@@ -12,7 +12,7 @@ use crate::model::{
 };
 use crate::sql::{
     SqlStore, db_error, get, get_opt_time, get_time, is_unique_violation, micros, name_key,
-    new_numeric_id, page_bounds, paged,
+    new_numeric_id,
 };
 
 /// RAM users.
@@ -181,8 +181,7 @@ impl UserStore for SqlStore {
         let value = user_from_row(&row)?;
         w.changed(Some(account), EntityKind::User, &name_key(&value.name))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn get_user(&self, account: &AccountId, name: &str) -> Result<User> {
@@ -246,8 +245,7 @@ impl UserStore for SqlStore {
             w.changed(Some(account), EntityKind::User, &name_key(&value.name))
                 .await?;
         }
-        let revision = w.commit().await?;
-        Ok(Committed { value, revision })
+        w.commit_with(value).await
     }
 
     async fn delete_user(&self, account: &AccountId, name: &str) -> Result<Committed<()>> {
@@ -294,31 +292,12 @@ impl UserStore for SqlStore {
             .map_err(|e| db_error("delete user", &e))?;
         w.changed(Some(account), EntityKind::User, &name_key(name))
             .await?;
-        let revision = w.commit().await?;
-        Ok(Committed {
-            value: (),
-            revision,
-        })
+        w.commit_with(()).await
     }
 
     async fn list_users(&self, account: &AccountId, page: &Page) -> Result<Paged<User>> {
-        let (limit, marker) = page_bounds(page, 1000)?;
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT name_key, {USER_COLUMNS} FROM users \
-             WHERE account_id = $1 AND name_key > $2 ORDER BY name_key LIMIT $3"
-        ));
-        let rows = sqlx::query(sql)
-            .bind(account.as_str().to_owned())
-            .bind(marker)
-            .bind(limit + 1)
-            .fetch_all(&self.pool)
+        self.list_by_name("users", USER_COLUMNS, account, page, 1000, user_from_row)
             .await
-            .map_err(|e| db_error("list users", &e))?;
-        let items = rows
-            .iter()
-            .map(|row| Ok((get(row, "name_key")?, user_from_row(row)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(paged(items, limit))
     }
 
     async fn load_user_principal(

@@ -1,9 +1,9 @@
 use tessera_store::{
-    AccountId, CredentialStore, EntityKind, LoginProfileUpdate, NewLoginProfile, NewUser, SqlStore,
+    AccountId, CredentialStore, EntityKind, LoginProfileUpdate, NewLoginProfile, SqlStore,
     StoreConfig, SystemStore, UserStore, UserUpdate,
 };
 
-use crate::support::{account, assert_code};
+use crate::support::{account, assert_code, user};
 
 conformance!(
     login_profile_lifecycle,
@@ -28,19 +28,6 @@ fn profile(reset: bool, mfa: bool) -> NewLoginProfile {
         password_reset_required: reset,
         mfa_bind_required: mfa,
     }
-}
-
-async fn user(store: &SqlStore, a: &AccountId, name: &str) {
-    store
-        .create_user(
-            a,
-            &NewUser {
-                name: name.into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
 }
 
 fn serial(a: &AccountId, name: &str) -> String {

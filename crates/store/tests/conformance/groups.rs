@@ -1,6 +1,6 @@
-use tessera_store::{GroupStore, NewUser, Page, SqlStore, StoreConfig, UserStore};
+use tessera_store::{GroupStore, Page, SqlStore, StoreConfig, UserStore};
 
-use crate::support::{account, assert_code};
+use crate::support::{account, assert_code, user};
 
 conformance!(
     create_get_update_delete,
@@ -10,19 +10,6 @@ conformance!(
     list_users_for_group_paginates,
     principal_lists_groups
 );
-
-async fn user(store: &SqlStore, a: &tessera_store::AccountId, name: &str) {
-    store
-        .create_user(
-            a,
-            &NewUser {
-                name: name.into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-}
 
 async fn create_get_update_delete(store: &SqlStore) {
     let a = account(store).await;

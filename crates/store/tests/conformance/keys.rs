@@ -1,9 +1,9 @@
 use tessera_store::{
     AccessKeyStatus, AccountId, AccountStatus, AccountStore, EntityKind, KeyStore, NewAccessKey,
-    NewUser, SqlStore, StoreConfig, SystemStore, UserStore, UserUpdate,
+    SqlStore, StoreConfig, SystemStore, UserStore, UserUpdate,
 };
 
-use crate::support::{account, assert_code};
+use crate::support::{account, assert_code, user};
 
 conformance!(
     create_list_update_delete,
@@ -24,19 +24,6 @@ fn new_key(id: &str) -> NewAccessKey {
         id: id.into(),
         sealed_secret: format!("sealed-{id}").into_bytes(),
     }
-}
-
-async fn user(store: &SqlStore, a: &AccountId, name: &str) {
-    store
-        .create_user(
-            a,
-            &NewUser {
-                name: name.into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
 }
 
 async fn create_list_update_delete(store: &SqlStore) {

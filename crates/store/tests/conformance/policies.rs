@@ -1,12 +1,12 @@
 use std::collections::BTreeSet;
 
 use tessera_store::{
-    AccountId, AccountStore, GroupStore, NewPolicy, NewUser, Page, PolicyStore, PolicyType,
-    Revision, RoleStore, RotateStrategy, SqlStore, StoreConfig, Target, UserStore,
+    AccountId, AccountStore, GroupStore, NewPolicy, Page, PolicyStore, PolicyType, Revision,
+    RoleStore, RotateStrategy, SqlStore, StoreConfig, Target, UserStore,
 };
 
 use crate::roles::new_role;
-use crate::support::{account, assert_code};
+use crate::support::{account, assert_code, user};
 
 conformance!(
     create_get_update_delete,
@@ -51,19 +51,6 @@ fn new_policy(name: &str, document: &str) -> NewPolicy {
 async fn custom(store: &SqlStore, a: &AccountId, name: &str) {
     store
         .create_policy(a, &new_policy(name, &doc("oss:Get*")))
-        .await
-        .unwrap();
-}
-
-async fn user(store: &SqlStore, a: &AccountId, name: &str) {
-    store
-        .create_user(
-            a,
-            &NewUser {
-                name: name.into(),
-                ..Default::default()
-            },
-        )
         .await
         .unwrap();
 }

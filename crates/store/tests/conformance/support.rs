@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, Executor};
-use tessera_store::{AccountId, AccountStore, Error, SqlStore, StoreConfig};
+use tessera_store::{AccountId, AccountStore, Error, NewUser, SqlStore, StoreConfig, UserStore};
 
 /// The PostgreSQL server tests use when `$TESSERA_TEST_DATABASE_URL` is not set.
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -79,6 +79,20 @@ async fn open(url: &str) -> SqlStore {
 /// A fresh account.
 pub async fn account(store: &SqlStore) -> AccountId {
     store.create_account("test").await.unwrap().value.id
+}
+
+/// Creates user `name` in account `a` with default fields.
+pub async fn user(store: &SqlStore, a: &AccountId, name: &str) {
+    store
+        .create_user(
+            a,
+            &NewUser {
+                name: name.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
 }
 
 /// Asserts `result` failed with RAM error `code`.
