@@ -180,8 +180,20 @@ impl<'r> Key<'r> {
     }
 }
 
-type Map = HashMap<Box<[u8]>, Box<[u32]>, RandomState>;
+/// Statement ids per effect: `[deny, allow]`.
+type ByEffect = [Box<[u32]>; 2];
 
+type Map = HashMap<Box<[u8]>, ByEffect, RandomState>;
+
+fn slot(effect: Effect) -> usize {
+    match effect {
+        Effect::Deny => 0,
+        Effect::Allow => 1,
+    }
+}
+
+/// The action index of a set. Each key maps to the Deny and the Allow statements it reaches,
+/// so a decision hashes the action (and its service) once per set, not once per effect.
 #[derive(Debug, Default)]
 struct ActionIndex {
     /// Lower-cased literal action → statements listing it.
@@ -189,7 +201,14 @@ struct ActionIndex {
     /// Lower-cased service code → statements with a wildcard action of that service.
     by_service: Map,
     /// Statements with a wildcard service (`*`, `*:Get*`) or `NotAction`.
-    scan: Box<[u32]>,
+    scan: ByEffect,
+}
+
+/// The index entries one request reaches in one set, looked up once per decision.
+struct Hits<'s> {
+    exact: Option<&'s ByEffect>,
+    service: Option<&'s ByEffect>,
+    scan: &'s ByEffect,
 }
 
 /// Statements of one or more policies, compiled for evaluation.
@@ -197,8 +216,7 @@ struct ActionIndex {
 pub struct PolicySet {
     labels: Vec<PolicyLabel>,
     entries: Vec<Entry>,
-    deny: ActionIndex,
-    allow: ActionIndex,
+    index: ActionIndex,
 }
 
 impl PolicySet {
@@ -217,13 +235,11 @@ impl PolicySet {
                 });
             }
         }
-        let deny = build_index(&entries, Effect::Deny);
-        let allow = build_index(&entries, Effect::Allow);
+        let index = build_index(&entries);
         PolicySet {
             labels,
             entries,
-            deny,
-            allow,
+            index,
         }
     }
 
@@ -243,9 +259,10 @@ impl PolicySet {
     /// Decides `request`, allocation-free.
     pub fn decide(&self, request: &Request) -> Decision {
         let key = Key::new(request);
-        if self.any(&self.deny, request, &key) {
+        let hits = self.hits(&key);
+        if self.any(Effect::Deny, &hits, request, &key) {
             Decision::ExplicitDeny
-        } else if self.any(&self.allow, request, &key) {
+        } else if self.any(Effect::Allow, &hits, request, &key) {
             Decision::Allow
         } else {
             Decision::ImplicitDeny
@@ -258,12 +275,13 @@ impl PolicySet {
     pub fn explain(&self, request: &Request, out: &mut Vec<StatementRef>) -> Decision {
         let start = out.len();
         let key = Key::new(request);
-        self.collect(&self.deny, request, &key, out);
+        let hits = self.hits(&key);
+        self.collect(Effect::Deny, &hits, request, &key, out);
         if out.len() > start {
             out[start..].sort_unstable();
             return Decision::ExplicitDeny;
         }
-        self.collect(&self.allow, request, &key, out);
+        self.collect(Effect::Allow, &hits, request, &key, out);
         if out.len() > start {
             out[start..].sort_unstable();
             return Decision::Allow;
@@ -282,9 +300,29 @@ impl PolicySet {
         })
     }
 
-    fn any(&self, index: &ActionIndex, request: &Request, key: &Key) -> bool {
+    /// Looks the request's action and service up in the index.
+    #[inline]
+    fn hits(&self, key: &Key) -> Hits<'_> {
+        let lowered = key.action.bytes();
+        let exact = if key.action.complete {
+            self.index.exact.get(lowered)
+        } else {
+            None
+        };
+        let service = lowered
+            .iter()
+            .position(|&b| b == b':')
+            .and_then(|colon| self.index.by_service.get(&lowered[..colon]));
+        Hits {
+            exact,
+            service,
+            scan: &self.index.scan,
+        }
+    }
+
+    fn any(&self, effect: Effect, hits: &Hits, request: &Request, key: &Key) -> bool {
         let mut found = false;
-        self.visit(index, request, key, |_| {
+        self.visit(effect, hits, request, key, |_| {
             found = true;
             false
         });
@@ -293,12 +331,13 @@ impl PolicySet {
 
     fn collect(
         &self,
-        index: &ActionIndex,
+        effect: Effect,
+        hits: &Hits,
         request: &Request,
         key: &Key,
         out: &mut Vec<StatementRef>,
     ) {
-        self.visit(index, request, key, |id| {
+        self.visit(effect, hits, request, key, |id| {
             out.push(StatementRef(id));
             true
         });
@@ -308,14 +347,15 @@ impl PolicySet {
     #[inline]
     fn visit(
         &self,
-        index: &ActionIndex,
+        effect: Effect,
+        hits: &Hits,
         request: &Request,
         key: &Key,
         mut f: impl FnMut(u32) -> bool,
     ) {
         let action = request.action;
         let action_key = &key.action;
-        let lowered = action_key.bytes();
+        let slot = slot(effect);
         let rest = |id: u32| {
             self.entries.get(id as usize).is_some_and(|e| {
                 e.statement.matches_besides_action(
@@ -325,10 +365,8 @@ impl PolicySet {
                 )
             })
         };
-        if action_key.complete
-            && let Some(ids) = index.exact.get(lowered)
-        {
-            for &id in ids.iter() {
+        if let Some(ids) = hits.exact {
+            for &id in ids[slot].iter() {
                 if rest(id) && !f(id) {
                     return;
                 }
@@ -341,16 +379,14 @@ impl PolicySet {
                 .get(id as usize)
                 .is_some_and(|e| admits_by_wildcard(&e.statement, action, action_key))
         };
-        if let Some(colon) = lowered.iter().position(|&b| b == b':')
-            && let Some(ids) = index.by_service.get(&lowered[..colon])
-        {
-            for &id in ids.iter() {
+        if let Some(ids) = hits.service {
+            for &id in ids[slot].iter() {
                 if wild(id) && rest(id) && !f(id) {
                     return;
                 }
             }
         }
-        for &id in index.scan.iter() {
+        for &id in hits.scan[slot].iter() {
             if wild(id) && rest(id) && !f(id) {
                 return;
             }
@@ -391,25 +427,24 @@ fn admits_by_wildcard(statement: &Statement, action: &str, key: &ActionKey) -> b
     wild
 }
 
-fn build_index(entries: &[Entry], effect: Effect) -> ActionIndex {
-    let mut exact: HashMap<Box<[u8]>, Vec<u32>, RandomState> = HashMap::default();
-    let mut by_service: HashMap<Box<[u8]>, Vec<u32>, RandomState> = HashMap::default();
-    let mut scan = Vec::new();
+fn build_index(entries: &[Entry]) -> ActionIndex {
+    type Lists = [Vec<u32>; 2];
+    let mut exact: HashMap<Box<[u8]>, Lists, RandomState> = HashMap::default();
+    let mut by_service: HashMap<Box<[u8]>, Lists, RandomState> = HashMap::default();
+    let mut scan: Lists = Default::default();
     for (id, entry) in entries.iter().enumerate() {
         let statement = &entry.statement;
-        if statement.effect != effect {
-            continue;
-        }
+        let slot = slot(statement.effect);
         let id = to_u32(id);
         if statement.actions.negated {
-            scan.push(id);
+            scan[slot].push(id);
             continue;
         }
         let mut services: Vec<&str> = Vec::new();
         let mut wild_service = false;
         for glob in statement.actions.patterns.iter() {
             if let Some(literal) = glob.literal() {
-                let ids = exact.entry(literal.as_bytes().into()).or_default();
+                let ids = &mut exact.entry(literal.as_bytes().into()).or_default()[slot];
                 if ids.last() != Some(&id) {
                     ids.push(id);
                 }
@@ -422,25 +457,21 @@ fn build_index(entries: &[Entry], effect: Effect) -> ActionIndex {
             }
         }
         if wild_service {
-            scan.push(id);
+            scan[slot].push(id);
         } else {
             for service in services {
-                by_service
-                    .entry(service.as_bytes().into())
-                    .or_default()
-                    .push(id);
+                by_service.entry(service.as_bytes().into()).or_default()[slot].push(id);
             }
         }
     }
-    let freeze = |m: HashMap<Box<[u8]>, Vec<u32>, RandomState>| -> Map {
-        m.into_iter()
-            .map(|(k, v)| (k, v.into_boxed_slice()))
-            .collect()
+    let freeze_lists = |[deny, allow]: Lists| -> ByEffect { [deny.into(), allow.into()] };
+    let freeze = |m: HashMap<Box<[u8]>, Lists, RandomState>| -> Map {
+        m.into_iter().map(|(k, v)| (k, freeze_lists(v))).collect()
     };
     ActionIndex {
         exact: freeze(exact),
         by_service: freeze(by_service),
-        scan: scan.into(),
+        scan: freeze_lists(scan),
     }
 }
 
@@ -482,13 +513,14 @@ impl<'a> Permissions<'a> {
             return self.identity.decide(request);
         };
         let key = Key::new(request);
-        if self.identity.any(&self.identity.deny, request, &key)
-            || session.any(&session.deny, request, &key)
+        let (id_hits, session_hits) = (self.identity.hits(&key), session.hits(&key));
+        if self.identity.any(Effect::Deny, &id_hits, request, &key)
+            || session.any(Effect::Deny, &session_hits, request, &key)
         {
             return Decision::ExplicitDeny;
         }
-        if self.identity.any(&self.identity.allow, request, &key)
-            && session.any(&session.allow, request, &key)
+        if self.identity.any(Effect::Allow, &id_hits, request, &key)
+            && session.any(Effect::Allow, &session_hits, request, &key)
         {
             Decision::Allow
         } else {
