@@ -1,0 +1,25 @@
+//! Compiles proto/tessera/v1 with protox (a pure-Rust protobuf compiler, so no `protoc` is
+//! needed) and generates prost types and tonic stubs, plus the encoded descriptor set for
+//! gRPC server reflection.
+
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
+    let files = ["authorizer", "common", "operator", "ram", "sts"]
+        .map(|name| root.join("tessera/v1").join(format!("{name}.proto")));
+    for file in &files {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+    let descriptors = protox::compile(&files, [&root])?;
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out.join("tessera_v1_descriptor.bin"),
+        prost::Message::encode_to_vec(&descriptors),
+    )?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(descriptors)?;
+    Ok(())
+}

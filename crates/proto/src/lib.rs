@@ -1,0 +1,14 @@
+//! The `tessera.v1` gRPC API (proto/tessera/v1), generated: message types, client stubs and
+//! server traits. Convert to domain types at the edge (the server's service modules), never
+//! deeper.
+
+#![allow(clippy::all, clippy::pedantic, missing_debug_implementations)]
+
+/// Package `tessera.v1`.
+pub mod v1 {
+    tonic::include_proto!("tessera.v1");
+
+    /// The encoded `FileDescriptorSet`, for gRPC server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/tessera_v1_descriptor.bin"));
+}
