@@ -1,9 +1,10 @@
-//! Credentials: secret values, sealing them at rest, access keys (long-term and STS, whose
+//! Credentials: secret values, sealing them at rest, password hashes (argon2id), access keys (long-term and STS, whose
 //! secrets are derived), security tokens (Ed25519 JWS) and verification of Alibaba request
 //! signatures (RPC v1 HMAC-SHA1 and ACS3-HMAC-SHA256). No database, no network and no clock
 //! reads: callers store the sealed bytes and pass the current time in.
 
 pub mod expiration;
+mod password;
 mod seal;
 mod secret;
 pub mod signature;
@@ -11,6 +12,7 @@ pub mod sts;
 pub mod token;
 
 pub use expiration::{format_expiration, parse_expiration};
+pub use password::{PasswordError, check_strength, hash_password, verify_password};
 pub use seal::{MasterKey, SealError, Sealer};
 pub use secret::Secret;
 pub use signature::{ReplayGuard, SignatureError, SignedRequest};

@@ -200,6 +200,29 @@ async fn login_secret_for_sign_in(store: &SqlStore) {
         .unwrap();
     let secret = store.login_secret(&a, "Alice").await.unwrap().unwrap();
     assert_eq!(secret.password_hash, HASH);
+    // A real argon2id hash round-trips and verifies.
+    let password = tessera_credentials::Secret::from("Sign-In-2026");
+    let hash = tessera_credentials::hash_password(&password).unwrap();
+    store
+        .update_login_profile(
+            &a,
+            "alice",
+            &LoginProfileUpdate {
+                password_hash: Some(hash),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let stored = store.login_secret(&a, "alice").await.unwrap().unwrap();
+    assert!(tessera_credentials::verify_password(&password, &stored.password_hash).unwrap());
+    assert!(
+        !tessera_credentials::verify_password(
+            &tessera_credentials::Secret::from("wrong-Password-1"),
+            &stored.password_hash
+        )
+        .unwrap()
+    );
     assert!(secret.profile.mfa_bind_required);
     assert_eq!(secret.mfa, None);
     let device = store
