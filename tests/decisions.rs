@@ -45,8 +45,7 @@ fn fixtures_replay_against_the_engine() {
             .count();
     }
     eprintln!(
-        "replayed {replayed} requests from {} fixture files ({skipped} known engine bugs skipped; \
-         run with --ignored to replay them)",
+        "replayed {replayed} requests from {} fixture files ({skipped} marked `known_bug` skipped)",
         fixtures.len()
     );
     for (name, fixture) in &fixtures {

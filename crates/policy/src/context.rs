@@ -23,18 +23,36 @@ pub struct ContextValue {
 
 impl ContextValue {
     pub fn new(raw: &str) -> ContextValue {
-        let lower = raw.to_lowercase();
-        let folded = (lower != raw).then(|| lower.into_boxed_str());
-        let starts_digit = raw.starts_with(|c: char| c.is_ascii_digit());
+        // Only attempt the parses a value's first character allows: most values are plain
+        // strings, and each failed parse and each lower-cased copy costs.
+        let folded = if raw.is_ascii() {
+            raw.bytes()
+                .any(|b| b.is_ascii_uppercase())
+                .then(|| raw.to_ascii_lowercase().into_boxed_str())
+        } else {
+            let lower = raw.to_lowercase();
+            (lower != raw).then(|| lower.into_boxed_str())
+        };
+        let first = raw.bytes().next().unwrap_or(b' ');
+        let numeric_start = first.is_ascii_digit() || matches!(first, b'-' | b'+');
+        // `YYYY-MM-DD…` or epoch seconds.
+        let date_like = raw.as_bytes().get(4) == Some(&b'-')
+            || first.is_ascii_digit() && raw.bytes().all(|b| b.is_ascii_digit());
+        let ip_like = (first.is_ascii_hexdigit() || first == b':')
+            && raw.bytes().any(|b| b == b'.' || b == b':');
         ContextValue {
-            number: Number::parse(raw),
-            instant: if starts_digit {
-                Instant::parse(raw)
+            number: if numeric_start {
+                Number::parse(raw)
             } else {
                 None
             },
-            boolean: value::parse_bool(raw),
-            ip: value::parse_ip(raw),
+            instant: if date_like { Instant::parse(raw) } else { None },
+            boolean: if matches!(first, b't' | b'f' | b'T' | b'F') {
+                value::parse_bool(raw)
+            } else {
+                None
+            },
+            ip: if ip_like { value::parse_ip(raw) } else { None },
             raw: raw.into(),
             folded,
         }
@@ -199,6 +217,36 @@ mod tests {
         let v = ContextValue::new("MiXeD");
         assert_eq!(v.folded(), "mixed");
         assert_eq!(v.as_str(), "MiXeD");
+    }
+
+    #[test]
+    fn every_typed_form_is_recognised() {
+        for (raw, number, instant, boolean, ip) in [
+            ("42", true, true, false, false),
+            ("-5", true, false, false, false),
+            ("+5", true, false, false, false),
+            ("1.5e3", true, false, false, false),
+            ("2026-06-01", false, true, false, false),
+            ("2026-06-01T12:00:00.000Z", false, true, false, false),
+            ("2026-06-01T20:00:00+08:00", false, true, false, false),
+            ("TRUE", false, false, true, false),
+            ("false", false, false, true, false),
+            ("10.20.30.40", false, false, false, true),
+            ("::1", false, false, false, true),
+            ("fe80::1", false, false, false, true),
+            ("::ffff:10.0.0.1", false, false, false, true),
+            ("2001:db8::1", false, false, false, true),
+            ("data-platform", false, false, false, false),
+            ("", false, false, false, false),
+        ] {
+            let v = ContextValue::new(raw);
+            assert_eq!(v.number().is_some(), number, "{raw} number");
+            assert_eq!(v.instant().is_some(), instant, "{raw} instant");
+            assert_eq!(v.boolean().is_some(), boolean, "{raw} boolean");
+            assert_eq!(v.ip().is_some(), ip, "{raw} ip");
+        }
+        assert_eq!(ContextValue::new("ÄB").folded(), "äb");
+        assert_eq!(ContextValue::new("ab").folded(), "ab");
     }
 
     #[test]
