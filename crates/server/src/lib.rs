@@ -1,6 +1,33 @@
-//! tesserad: Tessera's service. Today: database migrations; the gRPC and HTTP service follows.
+//! tesserad: Tessera's service. [`run`] serves gRPC (tonic) and HTTP (axum) on one listener:
+//! requests with content type `application/grpc*` go to the gRPC services, the rest to the
+//! HTTP routes. Today: `grpc.health.v1`, server reflection (v1 and v1alpha) over the
+//! `tessera.v1` descriptors, `GET /healthz` and `GET /.well-known/jwks.json`; the Authorizer,
+//! Sts, Ram and Operator services follow.
 
+pub mod bootstrap;
+pub mod config;
+mod error;
+mod http;
+
+use std::future::{Future, IntoFuture as _};
+
+use axum::serve::ListenerExt as _;
 use tessera_store::{Revision, SqlStore, StoreConfig};
+use tokio::net::TcpListener;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+pub use bootstrap::{Bootstrapped, bootstrap};
+pub use config::{Config, ConfigError, Overrides};
+pub use error::ServerError;
+
+/// The gRPC services of `tessera.v1`, as the health service names them.
+pub const SERVICES: &[&str] = &[
+    "tessera.v1.Authorizer",
+    "tessera.v1.Sts",
+    "tessera.v1.Ram",
+    "tessera.v1.Operator",
+];
 
 /// Opens the database at `url` and applies every pending migration (forward-only).
 /// Returns the current change-log revision.
@@ -10,4 +37,104 @@ pub async fn migrate(url: &str) -> Result<Revision, tessera_store::Error> {
     let revision = store.current_revision().await;
     store.close().await;
     revision
+}
+
+/// Bootstraps (see [`bootstrap()`]) and serves on `listener` until `shutdown` completes; then
+/// stops accepting, lets in-flight requests finish for up to [`Config::shutdown_grace`], and
+/// closes the store.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let boot = bootstrap(&config).await?;
+    let result = serve(&config, &boot, listener, shutdown).await;
+    boot.store.close().await;
+    result
+}
+
+async fn serve(
+    config: &Config,
+    boot: &Bootstrapped,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    set_status(&health, ServingStatus::Serving).await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tessera_proto::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| ServerError::Config(format!("reflection: {e}")))?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tessera_proto::v1::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| ServerError::Config(format!("reflection: {e}")))?;
+    let grpc = tonic::service::Routes::new(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .prepare()
+        .into_axum_router();
+    let app = http::app(
+        http::AppState {
+            store: boot.store.clone(),
+        },
+        grpc,
+    );
+
+    let local = listener
+        .local_addr()
+        .map_or_else(|_| String::from("?"), |a| a.to_string());
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let mut stopped = stopped;
+        let _ = stopped.wait_for(|s| *s).await;
+    });
+    let mut task = tokio::spawn(server.into_future());
+    tracing::info!(
+        listen = %local,
+        operator_account = %boot.operator_account.as_str(),
+        kid = boot.signing_key.kid(),
+        "tesserad is serving gRPC and HTTP"
+    );
+
+    tokio::pin!(shutdown);
+    tokio::select! {
+        ended = &mut task => return finished(ended),
+        () = &mut shutdown => {}
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+    set_status(&health, ServingStatus::NotServing).await;
+    let _ = stop.send(true);
+    match tokio::time::timeout(config.shutdown_grace, &mut task).await {
+        Ok(ended) => finished(ended),
+        Err(_) => {
+            tracing::warn!(
+                grace = ?config.shutdown_grace,
+                "in-flight requests did not finish in time; closing their connections"
+            );
+            task.abort();
+            let _ = task.await;
+            Ok(())
+        }
+    }
+}
+
+fn finished(ended: Result<std::io::Result<()>, tokio::task::JoinError>) -> Result<(), ServerError> {
+    match ended {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ServerError::Serve(e)),
+        Err(e) => Err(ServerError::Serve(std::io::Error::other(e.to_string()))),
+    }
+}
+
+async fn set_status(health: &HealthReporter, status: ServingStatus) {
+    health.set_service_status("", status).await;
+    for service in SERVICES {
+        health.set_service_status(*service, status).await;
+    }
 }

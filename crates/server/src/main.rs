@@ -1,8 +1,11 @@
 //! The `tesserad` binary.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tessera_server::{Config, Overrides};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -17,6 +20,27 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve gRPC and HTTP on one port until SIGTERM or Ctrl-C.
+    ///
+    /// Settings come from, lowest first: defaults, the TOML file of --config, TESSERA_*
+    /// environment variables (TESSERA_LISTEN, TESSERA_DATA_DIR, TESSERA_DATABASE_URL,
+    /// TESSERA_MASTER_KEY, TESSERA_OPERATOR_ACCESS_KEY_ID/_SECRET, …), these flags.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:7733; env: TESSERA_LISTEN].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+        /// Data directory: SQLite database, master.key, operator.json [default: ./tessera-data;
+        /// env: TESSERA_DATA_DIR].
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// `postgres://user@host/db` or `sqlite://path?mode=rwc` [default: SQLite in the data
+        /// directory; env: TESSERA_DATABASE_URL].
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// A TOML file with the settings (keys: listen, data_dir, database_url, master_key, …).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Apply pending database migrations and exit.
     Migrate {
         /// `postgres://user@host/db` or `sqlite://path/to/tessera.db?mode=rwc`.
@@ -40,6 +64,25 @@ async fn main() -> ExitCode {
         .init();
     let args = Args::parse();
     match args.command {
+        Command::Serve {
+            listen,
+            data_dir,
+            database_url,
+            config,
+        } => {
+            let overrides = Overrides {
+                listen,
+                data_dir,
+                database_url,
+            };
+            match Config::load(config.as_deref(), &overrides) {
+                Ok(config) => serve(config).await,
+                Err(error) => {
+                    tracing::error!(%error, "invalid configuration");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Migrate { database_url } => match tessera_server::migrate(&database_url).await {
             Ok(revision) => {
                 tracing::info!(revision = revision.0, "database is up to date");
@@ -50,5 +93,54 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
+    let listener = match tokio::net::TcpListener::bind(config.listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::error!(listen = %config.listen, %error, "cannot listen");
+            return ExitCode::FAILURE;
+        }
+    };
+    match tessera_server::run(config, listener, shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!(%error, "tesserad failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C (SIGINT).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("Ctrl-C received"),
+        () = terminate => tracing::info!("SIGTERM received"),
     }
 }

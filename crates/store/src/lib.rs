@@ -20,6 +20,7 @@ mod accounts;
 mod credentials;
 mod groups;
 mod keys;
+mod operator;
 mod policies;
 mod roles;
 mod system;
@@ -33,6 +34,7 @@ pub use accounts::{AccountStore, AccountUsage};
 pub use credentials::CredentialStore;
 pub use groups::GroupStore;
 pub use keys::KeyStore;
+pub use operator::OperatorStore;
 pub use policies::PolicyStore;
 pub use roles::{DEFAULT_MAX_SESSION_DURATION, RoleStore};
 pub use system::SystemStore;
@@ -48,6 +50,7 @@ pub trait Store:
     + KeyStore
     + CredentialStore
     + SystemStore
+    + OperatorStore
 {
 }
 
@@ -60,5 +63,6 @@ impl<T> Store for T where
         + KeyStore
         + CredentialStore
         + SystemStore
+        + OperatorStore
 {
 }

@@ -218,9 +218,9 @@ macro_rules! migrations {
 }
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] =
-    migrations!("postgres": (1, "initial"), (2, "system_policies"));
+    migrations!("postgres": (1, "initial"), (2, "system_policies"), (3, "operator"));
 const SQLITE_MIGRATIONS: &[(i64, &str, &str)] =
-    migrations!("sqlite": (1, "initial"), (2, "system_policies"));
+    migrations!("sqlite": (1, "initial"), (2, "system_policies"), (3, "operator"));
 
 /// A write transaction at a fixed revision. Dropping it without [`WriteTx::commit`] rolls back.
 pub(crate) struct WriteTx {

@@ -37,6 +37,7 @@ mod accounts;
 mod credentials;
 mod groups;
 mod keys;
+mod operator;
 mod policies;
 mod roles;
 mod system;
