@@ -6,7 +6,7 @@ use tessera_iam::{AccountId, Entity, Error, QuotaName, Quotas, Result, names};
 
 use crate::model::{Account, AccountStatus, Committed, EntityKind, Page, Paged};
 use crate::sql::{
-    SqlStore, db_error, get, get_time, is_unique_violation, new_numeric_id, page_bounds, paged,
+    SqlStore, db_error, exists_or_db_error, get, get_time, new_numeric_id, page_bounds, paged,
 };
 
 /// Accounts (tenants); operator-level.
@@ -216,13 +216,7 @@ impl AccountStore for SqlStore {
         .bind(w.now)
         .fetch_optional(&mut *w.tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::already_exists(Entity::AccountAlias)
-            } else {
-                db_error("account alias", &e)
-            }
-        })?
+        .map_err(exists_or_db_error(Entity::AccountAlias, "account alias"))?
         .ok_or_else(|| Error::not_exist(Entity::Account))?;
         let value = account_from_row(&row)?;
         w.changed(Some(account), EntityKind::Account, account.as_str())
@@ -273,11 +267,7 @@ impl AccountStore for SqlStore {
     }
 
     async fn quotas(&self, account: &AccountId) -> Result<Quotas> {
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| db_error("acquire", &e))?;
+        let mut conn = self.conn().await?;
         self.require_account(&mut conn, account).await?;
         self.quotas_in(&mut conn, account).await
     }

@@ -19,7 +19,7 @@ use crate::model::{
     Committed, EntityKind, LoginProfile, LoginProfileUpdate, LoginSecret, MfaSecret,
     NewLoginProfile, VirtualMfaDevice,
 };
-use crate::sql::{SqlStore, db_error, get, get_opt_time, get_time, is_unique_violation, name_key};
+use crate::sql::{SqlStore, db_error, exists_or_db_error, get, get_opt_time, get_time, name_key};
 
 /// Login profiles and virtual MFA devices.
 #[async_trait]
@@ -267,13 +267,10 @@ impl CredentialStore for SqlStore {
         .bind(w.now)
         .execute(&mut *w.tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::already_exists(Entity::LoginProfile)
-            } else {
-                db_error("create login profile", &e)
-            }
-        })?;
+        .map_err(exists_or_db_error(
+            Entity::LoginProfile,
+            "create login profile",
+        ))?;
         let (value, _) = SqlStore::fetch_login_profile(&mut w.tx, account, &user_id)
             .await?
             .ok_or_else(Error::internal)?;
@@ -421,13 +418,10 @@ impl CredentialStore for SqlStore {
         .bind(w.now)
         .fetch_one(&mut *w.tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::already_exists(Entity::VirtualMfaDevice)
-            } else {
-                db_error("create mfa device", &e)
-            }
-        })?;
+        .map_err(exists_or_db_error(
+            Entity::VirtualMfaDevice,
+            "create mfa device",
+        ))?;
         let value = device_from_row(&row, false)?;
         w.changed(Some(account), EntityKind::MfaDevice, &key)
             .await?;
@@ -477,11 +471,7 @@ impl CredentialStore for SqlStore {
         serial_number: &str,
     ) -> Result<MfaSecret> {
         let key = device_key(account, serial_number)?;
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| db_error("acquire", &e))?;
+        let mut conn = self.conn().await?;
         let (device, _, sealed_seed) = SqlStore::fetch_device(&mut conn, account, &key).await?;
         Ok(MfaSecret {
             serial_number: device.serial_number,
@@ -518,13 +508,7 @@ impl CredentialStore for SqlStore {
         .bind(w.now)
         .execute(&mut *w.tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::already_exists(Entity::UserMfaDevice)
-            } else {
-                db_error("bind mfa device", &e)
-            }
-        })?;
+        .map_err(exists_or_db_error(Entity::UserMfaDevice, "bind mfa device"))?;
         let (value, _, _) = SqlStore::fetch_device(&mut w.tx, account, &key).await?;
         w.changed(Some(account), EntityKind::MfaDevice, &key)
             .await?;

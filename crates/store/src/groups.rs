@@ -7,7 +7,7 @@ use tessera_iam::{AccountId, Entity, Error, Result, names};
 
 use crate::model::{Committed, EntityKind, Group, Membership, Page, Paged, User};
 use crate::sql::{
-    SqlStore, db_error, get, get_time, is_unique_violation, name_key, new_numeric_id, page_bounds,
+    SqlStore, db_error, exists_or_db_error, get, get_time, name_key, new_numeric_id, page_bounds,
     paged,
 };
 use crate::users::{USER_COLUMNS, user_from_row};
@@ -135,13 +135,7 @@ impl GroupStore for SqlStore {
             .bind(w.now)
             .fetch_one(&mut *w.tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::already_exists(Entity::Group)
-                } else {
-                    db_error("create group", &e)
-                }
-            })?;
+            .map_err(exists_or_db_error(Entity::Group, "create group"))?;
         let value = group_from_row(&row)?;
         w.changed(Some(account), EntityKind::Group, &name_key(name))
             .await?;
@@ -149,11 +143,7 @@ impl GroupStore for SqlStore {
     }
 
     async fn get_group(&self, account: &AccountId, name: &str) -> Result<Group> {
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| db_error("acquire", &e))?;
+        let mut conn = self.conn().await?;
         SqlStore::fetch_group(&mut conn, account, name).await
     }
 
@@ -186,13 +176,7 @@ impl GroupStore for SqlStore {
             .bind(w.now)
             .fetch_one(&mut *w.tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::already_exists(Entity::Group)
-                } else {
-                    db_error("update group", &e)
-                }
-            })?;
+            .map_err(exists_or_db_error(Entity::Group, "update group"))?;
         let value = group_from_row(&row)?;
         w.changed(Some(account), EntityKind::Group, &name_key(&current.name))
             .await?;
@@ -289,13 +273,7 @@ impl GroupStore for SqlStore {
         .bind(w.now)
         .execute(&mut *w.tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::already_exists(Entity::UserGroup)
-            } else {
-                db_error("add member", &e)
-            }
-        })?;
+        .map_err(exists_or_db_error(Entity::UserGroup, "add member"))?;
         w.changed(Some(account), EntityKind::User, &name_key(user))
             .await?;
         w.changed(Some(account), EntityKind::Group, &name_key(group))

@@ -9,10 +9,12 @@
 //! - Names are case-preserving and unique case-insensitively within an account.
 //! - Every write runs in one transaction that first takes the next change-log revision (which
 //!   serializes writers, so a check-then-write is race-free) and appends to the `changes` log;
-//!   the revision is returned in [`Committed`].
+//!   the revision is returned in [`Committed`]. A [`ChangeFeed`] follows the log (PostgreSQL
+//!   `LISTEN/NOTIFY` or in-process wake-ups, polling as the fallback) for cache invalidation.
 //! - Errors are [`tessera_iam::Error`]s with RAM's codes; database failures become
 //!   `InternalError`/`ServiceUnavailable` with the cause logged, never shown.
 
+mod feed;
 mod model;
 mod sql;
 
@@ -26,6 +28,7 @@ mod roles;
 mod system;
 mod users;
 
+pub use feed::{ChangeFeed, FeedOptions, FeedWaitError, FeedWatcher};
 pub use model::*;
 pub use sql::{Backend, Clock, SqlStore, StoreConfig};
 pub use tessera_iam::{AccountId, Error, PolicyType, QuotaName, Quotas, Result};

@@ -29,8 +29,8 @@ use crate::model::{
     PolicyVersion, RotateStrategy, Target,
 };
 use crate::sql::{
-    SqlStore, db_error, get, get_time, is_unique_violation, name_key, new_numeric_id, page_bounds,
-    paged, timestamp,
+    SqlStore, db_error, exists_or_db_error, get, get_time, is_unique_violation, name_key,
+    new_numeric_id, page_bounds, paged, timestamp,
 };
 
 /// Policies, versions and attachments.
@@ -410,13 +410,7 @@ impl PolicyStore for SqlStore {
         .bind(w.now)
         .execute(&mut *w.tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::already_exists(Entity::Policy)
-            } else {
-                db_error("create policy", &e)
-            }
-        })?;
+        .map_err(exists_or_db_error(Entity::Policy, "create policy"))?;
         sqlx::query(
             "INSERT INTO policy_versions (account_id, policy_id, version, document, created_at) \
              VALUES ($1, $2, 1, $3, $4)",

@@ -10,7 +10,7 @@ use crate::model::{
     Committed, EntityKind, NewRole, Page, Paged, Revision, Role, RolePrincipal, RoleUpdate,
 };
 use crate::sql::{
-    SqlStore, db_error, get, get_opt_time, get_time, is_unique_violation, name_key, new_numeric_id,
+    SqlStore, db_error, exists_or_db_error, get, get_opt_time, get_time, name_key, new_numeric_id,
 };
 use crate::users::loaded_policy_from_row;
 
@@ -150,13 +150,7 @@ impl RoleStore for SqlStore {
             .bind(w.now)
             .fetch_one(&mut *w.tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::already_exists(Entity::Role)
-                } else {
-                    db_error("create role", &e)
-                }
-            })?;
+            .map_err(exists_or_db_error(Entity::Role, "create role"))?;
         let value = role_from_row(&row)?;
         w.changed(Some(account), EntityKind::Role, &name_key(&value.name))
             .await?;
@@ -164,11 +158,7 @@ impl RoleStore for SqlStore {
     }
 
     async fn get_role(&self, account: &AccountId, name: &str) -> Result<Role> {
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| db_error("acquire", &e))?;
+        let mut conn = self.conn().await?;
         SqlStore::fetch_role(&mut conn, account, name).await
     }
 

@@ -14,6 +14,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, Executor, Row, SqlSafeStr, Transaction};
 use tessera_iam::{AccountId, Error, Quotas, Result};
+use tokio::sync::watch;
 
 use crate::model::{Committed, EntityKind, Page, Paged, Revision};
 
@@ -59,6 +60,9 @@ pub struct SqlStore {
     pub(crate) quotas: Quotas,
     pub(crate) limits: tessera_policy::Limits,
     clock: Clock,
+    /// Signalled with the revision after every commit through this handle (and its clones):
+    /// the in-process wake-up of [`crate::ChangeFeed`]s.
+    pub(crate) commits: Arc<watch::Sender<Revision>>,
 }
 
 impl std::fmt::Debug for SqlStore {
@@ -110,6 +114,7 @@ impl SqlStore {
             quotas: config.quotas,
             limits: config.limits,
             clock: Arc::new(Timestamp::now),
+            commits: Arc::new(watch::Sender::new(Revision(0))),
         })
     }
 
@@ -160,6 +165,14 @@ impl SqlStore {
             })
     }
 
+    /// A pooled connection for a multi-statement read outside a transaction.
+    pub(crate) async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
+        self.pool
+            .acquire()
+            .await
+            .map_err(|e| db_error("acquire", &e))
+    }
+
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
@@ -186,6 +199,8 @@ impl SqlStore {
             revision,
             now: micros(self.now()),
             seq: 0,
+            backend: self.backend,
+            commits: Arc::clone(&self.commits),
         })
     }
 
@@ -230,6 +245,8 @@ pub(crate) struct WriteTx {
     pub now: i64,
     /// Change-log entries written so far in this transaction.
     seq: i64,
+    backend: Backend,
+    commits: Arc<watch::Sender<Revision>>,
 }
 
 impl WriteTx {
@@ -257,9 +274,23 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn commit(self) -> Result<Revision> {
+    /// Commits, then wakes the change feeds: on PostgreSQL through `NOTIFY` (transactional, so
+    /// delivered to every replica's listener exactly when the commit becomes visible, and never
+    /// for a rolled-back write), and in-process through the store's commit signal.
+    pub async fn commit(mut self) -> Result<Revision> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::feed::NOTIFY_CHANNEL)
+                .bind(self.revision.0.to_string())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(|e| db_error("notify", &e))?;
+        }
         self.tx.commit().await.map_err(|e| db_error("commit", &e))?;
-        Ok(self.revision)
+        let revision = self.revision;
+        self.commits
+            .send_modify(|latest| *latest = (*latest).max(revision));
+        Ok(revision)
     }
 
     /// Commits and returns `value` with the revision it committed at.
@@ -282,6 +313,21 @@ pub(crate) fn db_error(context: &str, error: &sqlx::Error) -> Error {
 
 fn log_internal(context: &str, error: &dyn std::fmt::Display) {
     tracing::error!(target: "tessera_store", context, %error, "database operation failed");
+}
+
+/// Maps a failed insert/update: a unique-constraint violation is `EntityAlreadyExists` of
+/// `entity`; anything else a database failure in `context`.
+pub(crate) fn exists_or_db_error(
+    entity: tessera_iam::Entity,
+    context: &'static str,
+) -> impl Fn(sqlx::Error) -> Error {
+    move |e| {
+        if is_unique_violation(&e) {
+            Error::already_exists(entity)
+        } else {
+            db_error(context, &e)
+        }
+    }
 }
 
 /// True when `error` is a unique-constraint violation (a concurrent or duplicate insert).

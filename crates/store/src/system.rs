@@ -11,7 +11,7 @@ use crate::model::{
     AuditDecision, AuditEvent, AuditOrder, AuditQuery, Change, Committed, EntityKind,
     NewSigningKey, Revision, SigningKey, SigningKeyStatus,
 };
-use crate::sql::{SqlStore, db_error, get, get_opt_time, get_time, is_unique_violation, micros};
+use crate::sql::{SqlStore, db_error, exists_or_db_error, get, get_opt_time, get_time, micros};
 
 /// Signing keys, token revocations, the change log, the audit log.
 #[async_trait]
@@ -147,13 +147,7 @@ impl SystemStore for SqlStore {
             .bind(w.now)
             .fetch_one(&mut *w.tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::already_exists(Entity::SigningKey)
-                } else {
-                    db_error("insert signing key", &e)
-                }
-            })?;
+            .map_err(exists_or_db_error(Entity::SigningKey, "insert signing key"))?;
         let value = signing_key_from_row(&row)?;
         w.changed(None, EntityKind::SigningKey, &value.kid).await?;
         w.commit_with(value).await

@@ -11,7 +11,7 @@ use crate::model::{
     UserUpdate,
 };
 use crate::sql::{
-    SqlStore, db_error, get, get_opt_time, get_time, is_unique_violation, micros, name_key,
+    SqlStore, db_error, exists_or_db_error, get, get_opt_time, get_time, micros, name_key,
     new_numeric_id,
 };
 
@@ -171,13 +171,7 @@ impl UserStore for SqlStore {
             .bind(w.now)
             .fetch_one(&mut *w.tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::already_exists(Entity::User)
-                } else {
-                    db_error("create user", &e)
-                }
-            })?;
+            .map_err(exists_or_db_error(Entity::User, "create user"))?;
         let value = user_from_row(&row)?;
         w.changed(Some(account), EntityKind::User, &name_key(&value.name))
             .await?;
@@ -185,11 +179,7 @@ impl UserStore for SqlStore {
     }
 
     async fn get_user(&self, account: &AccountId, name: &str) -> Result<User> {
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| db_error("acquire", &e))?;
+        let mut conn = self.conn().await?;
         SqlStore::fetch_user(&mut conn, account, name).await
     }
 
@@ -231,13 +221,7 @@ impl UserStore for SqlStore {
             .bind(w.now)
             .fetch_one(&mut *w.tx)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    Error::already_exists(Entity::User)
-                } else {
-                    db_error("update user", &e)
-                }
-            })?;
+            .map_err(exists_or_db_error(Entity::User, "update user"))?;
         let value = user_from_row(&row)?;
         w.changed(Some(account), EntityKind::User, &name_key(&current.name))
             .await?;

@@ -35,6 +35,7 @@ mod support;
 
 mod accounts;
 mod credentials;
+mod feed;
 mod groups;
 mod keys;
 mod operator;
