@@ -1,7 +1,8 @@
 //! Credentials: secret values, sealing them at rest, password hashes (argon2id), access keys (long-term and STS, whose
-//! secrets are derived), security tokens (Ed25519 JWS) and verification of Alibaba request
-//! signatures (RPC v1 HMAC-SHA1 and ACS3-HMAC-SHA256). No database, no network and no clock
-//! reads: callers store the sealed bytes and pass the current time in.
+//! secrets are derived), security tokens (Ed25519 JWS) and Alibaba request signatures (RPC v1
+//! HMAC-SHA1 and ACS3-HMAC-SHA256, also over gRPC metadata): verifying them, and making them
+//! for clients. No database, no network and no clock reads: callers store the sealed bytes
+//! and pass the current time in.
 
 pub mod expiration;
 mod password;

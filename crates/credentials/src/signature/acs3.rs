@@ -104,7 +104,14 @@ pub(super) fn parse(
             return Err(incomplete(format!("header {required} must be signed")));
         }
     }
-    if !body.is_empty() && headers.contains("content-type") && !names.contains(&"content-type") {
+    // gRPC's `content-type: application/grpc…` is fixed by the protocol and need not be
+    // signed (a gRPC method path is never `/`).
+    let grpc = !rpc_style && headers.is_grpc();
+    if !body.is_empty()
+        && headers.contains("content-type")
+        && !names.contains(&"content-type")
+        && !grpc
+    {
         return Err(incomplete("header content-type must be signed"));
     }
 
@@ -194,7 +201,7 @@ pub(super) fn parse(
 }
 
 /// Sorted by name, names and values RFC 3986-encoded, `k=v` joined by `&`.
-fn canonical_query(params: &[(String, String)]) -> String {
+pub(super) fn canonical_query(params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     sorted.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut out = String::new();

@@ -14,6 +14,9 @@
 //!   `x-acs-content-sha256`); the signature is `hex(HMAC-SHA256(secret,
 //!   "ACS3-HMAC-SHA256\n" + hex(sha256(canonical request))))`.
 //!
+//! Signing (the client side, the exact inverse): [`sign_acs3`], [`sign_rpc_v1`] and, for
+//! Tessera's gRPC API, [`sign_grpc`].
+//!
 //! Use: [`SignedRequest::parse`] the request (no secret needed, so the server can look up
 //! [`SignedRequest::access_key_id`] first), then [`SignedRequest::verify`] with the secret,
 //! [`SignedRequest::check_timestamp`] against the server clock and
@@ -25,6 +28,7 @@ mod acs3;
 mod encode;
 mod replay;
 mod rpc;
+mod signer;
 
 use std::fmt;
 
@@ -34,6 +38,10 @@ use sha1::Sha1;
 use sha2::Sha256;
 
 pub use replay::ReplayGuard;
+pub use signer::{
+    SignedHeaders, encode_params, new_nonce, sign_acs3, sign_grpc, sign_grpc_with_details,
+    sign_rpc_v1,
+};
 
 use crate::expiration;
 
@@ -197,7 +205,9 @@ impl SignedRequest {
     /// ACS3 requires `host` among the headers: over HTTP/2 pass the `:authority` as `host`.
     /// The same call verifies ACS3 signatures carried in gRPC metadata: `method` `POST`,
     /// `path` the gRPC method path, `body` the message bytes exactly as received (a path
-    /// other than `/` does not require `x-acs-action`/`x-acs-version`).
+    /// other than `/` does not require `x-acs-action`/`x-acs-version`, and a
+    /// `content-type: application/grpc…` header need not be signed). [`sign_grpc`] makes
+    /// such signatures; `docs/grpc-authentication.md` is the wire contract.
     ///
     /// Parsing does all the canonicalization work, needs no secret and never reads a clock.
     pub fn parse<I, K, V>(
@@ -443,6 +453,17 @@ impl Headers {
             }
         }
         Ok(joined)
+    }
+
+    /// `content-type: application/grpc`, `application/grpc+proto`, `application/grpc;…`.
+    fn is_grpc(&self) -> bool {
+        const GRPC: &[u8] = b"application/grpc";
+        self.0.iter().any(|(k, v)| {
+            k == "content-type"
+                && v.len() >= GRPC.len()
+                && v[..GRPC.len()].eq_ignore_ascii_case(GRPC)
+                && matches!(v.get(GRPC.len()), None | Some(b'+' | b';'))
+        })
     }
 
     fn is_form(&self) -> bool {

@@ -88,7 +88,11 @@ pub(super) fn parse(
 }
 
 /// `METHOD&%2F&percentEncode(k1=v1&k2=v2…)`, names and values encoded with `encode`.
-fn string_to_sign(method: &str, sorted: &[(&str, &str)], encode: fn(&str) -> String) -> String {
+pub(super) fn string_to_sign(
+    method: &str,
+    sorted: &[(&str, &str)],
+    encode: fn(&str) -> String,
+) -> String {
     let mut canonical = String::new();
     for (i, (k, v)) in sorted.iter().enumerate() {
         if i > 0 {

@@ -747,3 +747,66 @@ fn error_messages_never_contain_the_secret() {
         "Timestamp is mandatory for this action."
     );
 }
+
+#[test]
+fn acs3_grpc_content_type_need_not_be_signed_on_a_method_path() {
+    let body = b"\n\x05alice";
+    let sha = hex(&Sha256::digest(body));
+    let headers_with = |content_type: &str| {
+        let mut headers = headers_of(&[
+            ("host", "tessera.example.com:8443"),
+            ("x-acs-date", "2026-11-22T04:42:12Z"),
+            ("x-acs-signature-nonce", "n"),
+            ("x-acs-content-sha256", &sha),
+            ("content-type", content_type),
+            ("te", "trailers"),
+            ("x-acs-action", "CreateUser"),
+            ("x-acs-version", "2015-05-01"),
+            (
+                "authorization",
+                "ACS3-HMAC-SHA256 Credential=k,SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version,Signature=00",
+            ),
+        ]);
+        if let Ok(req) = parse("POST", "/tessera.v1.Ram/CreateUser", "", &headers, body) {
+            let sig = hmac_sha256_hex(b"s", req.string_to_sign());
+            set_header(
+                &mut headers,
+                "authorization",
+                &format!(
+                    "ACS3-HMAC-SHA256 Credential=k,SignedHeaders=host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version,Signature={sig}"
+                ),
+            );
+        }
+        headers
+    };
+    for grpc in [
+        "application/grpc",
+        "application/grpc+proto",
+        "Application/GRPC;charset=utf-8",
+    ] {
+        let headers = headers_with(grpc);
+        let req = parse("POST", "/tessera.v1.Ram/CreateUser", "", &headers, body).unwrap();
+        assert_eq!(req.verify(&Secret::from("s")), Ok(()), "{grpc}");
+        // On `/` (the Alibaba-compatible HTTP API) the rule is unchanged.
+        assert_eq!(
+            parse("POST", "/", "", &headers, body).unwrap_err(),
+            SignatureError::Incomplete("header content-type must be signed".into()),
+            "{grpc}"
+        );
+    }
+    for other in ["application/grpcx", "application/json", "text/plain"] {
+        let err = parse(
+            "POST",
+            "/tessera.v1.Ram/CreateUser",
+            "",
+            &headers_with(other),
+            body,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            SignatureError::Incomplete("header content-type must be signed".into()),
+            "{other}"
+        );
+    }
+}
