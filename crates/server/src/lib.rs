@@ -5,6 +5,7 @@
 //! Sts, Ram and Operator services follow.
 
 pub mod bootstrap;
+pub mod caller;
 pub mod config;
 mod error;
 mod http;

@@ -1,0 +1,64 @@
+//! What the authentication layer establishes about a gRPC request, for the services: the
+//! contract between `auth` (which inserts an [`Authenticated`] into the request's extensions)
+//! and every service (which reads it with [`authenticated`]).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use tessera_iam::{Caller, RequestFacts};
+
+/// How the caller proved who it is.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A request signed with a long-term access key (ACS3-HMAC-SHA256 over gRPC metadata).
+    AccessKey { access_key_id: String },
+    /// An STS security token: a bearer token, or the token accompanying a request signed with
+    /// the session's `STS.` access key.
+    SecurityToken {
+        token_id: String,
+        access_key_id: String,
+        expires_at: Timestamp,
+        /// The session policy the token carries, parsed (`None`: the role's full permissions).
+        session_policy: Option<Arc<tessera_policy::Policy>>,
+    },
+}
+
+/// The authenticated caller of one request and the facts of the request that conditions see.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub caller: Caller,
+    pub credential: Credential,
+    /// When the server received the request.
+    pub received_at: Timestamp,
+    /// The connection's peer address (never a forwarded header).
+    pub source_ip: Option<IpAddr>,
+    pub secure_transport: bool,
+    pub user_agent: Option<String>,
+    pub mfa_present: bool,
+}
+
+impl Authenticated {
+    /// The request facts for building the policy context (`acs:*` keys).
+    pub fn facts(&self) -> RequestFacts<'_> {
+        let mut facts = RequestFacts::at(self.received_at);
+        facts.source_ip = self.source_ip;
+        facts.secure_transport = self.secure_transport;
+        facts.user_agent = self.user_agent.as_deref();
+        facts.mfa_present = self.mfa_present;
+        facts.access_key_id = Some(match &self.credential {
+            Credential::AccessKey { access_key_id }
+            | Credential::SecurityToken { access_key_id, .. } => access_key_id,
+        });
+        facts
+    }
+}
+
+/// The authenticated caller of `request`. The authentication layer runs before every
+/// `tessera.v1` service, so a missing value is a server bug: it fails closed as
+/// `UNAUTHENTICATED`.
+pub fn authenticated<T>(request: &tonic::Request<T>) -> Result<&Authenticated, tonic::Status> {
+    request.extensions().get::<Authenticated>().ok_or_else(|| {
+        tonic::Status::unauthenticated("MissingSignature: the request is not authenticated")
+    })
+}
