@@ -1,16 +1,26 @@
 //! Start-up: open and migrate the store, load (or create) the master key, make sure a signing
 //! key exists, and bootstrap the platform operator on first start. Idempotent: a second start
 //! on the same store creates nothing.
+//!
+//! The STS derivation key (from which the secrets of `STS.` access keys are derived, so any
+//! replica verifies them statelessly) must be the same on every replica. The store has no row
+//! for it, and a signing-key-like row would be the wrong place, so it is derived from the
+//! master key: `HMAC-SHA256(master key bytes, "tessera sts key derivation v1")` (see
+//! [`sts_derivation_key`]). Consequence: **rotating the master key invalidates every live STS
+//! credential** (their secrets no longer derive; their security tokens, signed by the
+//! signing keys, still verify as bearer tokens). STS credentials live at most 12 hours.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac as _};
 use serde::Serialize;
+use sha2::Sha256;
 use tessera_credentials::sts::new_long_term_access_key;
 use tessera_credentials::token::SigningKey;
-use tessera_credentials::{MasterKey, Sealer, Secret};
+use tessera_credentials::{MasterKey, Sealer, Secret, StsKeyDerivation};
 use tessera_store::{
     AccessKeyStatus, AccountId, AccountStatus, AccountStore, KeyStore, NewAccessKey, NewSigningKey,
     OperatorStore, SigningKeyStatus, SqlStore, StoreConfig, SystemStore,
@@ -29,6 +39,9 @@ pub const OPERATOR_ACCOUNT_NAME: &str = "operator";
 pub const MASTER_KEY_ID: u8 = 1;
 /// The JWS algorithm of the signing keys.
 pub const SIGNING_ALGORITHM: &str = "EdDSA";
+
+/// The label the STS derivation key is derived from the master key with.
+pub const STS_DERIVATION_LABEL: &[u8] = b"tessera sts key derivation v1";
 
 /// The sealing context of an access key's secret.
 pub fn access_key_context(key_id: &str) -> Vec<u8> {
@@ -49,6 +62,20 @@ pub struct Bootstrapped {
     pub operator_account: AccountId,
     /// The newest active signing key.
     pub signing_key: SigningKey,
+    /// Derives the secrets of `STS.` access keys (the same on every replica sharing the
+    /// master key; see the module documentation).
+    pub sts_keys: StsKeyDerivation,
+}
+
+/// The STS derivation key: `HMAC-SHA256(master key bytes, "tessera sts key derivation v1")`.
+/// Every replica with the same master key derives the same key; rotating the master key
+/// changes it (and so invalidates live STS credentials).
+pub fn sts_derivation_key(master_key: &[u8]) -> Result<StsKeyDerivation, ServerError> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(master_key)
+        .map_err(|_| ServerError::Config("the master key cannot key HMAC-SHA256".into()))?;
+    mac.update(STS_DERIVATION_LABEL);
+    let key = Secret::new(mac.finalize().into_bytes().to_vec());
+    StsKeyDerivation::new(key).map_err(|e| ServerError::Config(format!("STS derivation key: {e}")))
 }
 
 /// The operator credential as written to `operator.json`.
@@ -65,7 +92,8 @@ pub async fn bootstrap(config: &Config) -> Result<Bootstrapped, ServerError> {
     if config.uses_embedded_database() {
         ensure_data_dir(&config.data_dir)?;
     }
-    let sealer = Sealer::new(load_master_key(config)?);
+    let (master_key, sts_keys) = load_master_key(config)?;
+    let sealer = Sealer::new(master_key);
     let mut store_config = StoreConfig::new(config.effective_database_url());
     store_config.max_connections = config.database_max_connections;
     let store = SqlStore::connect(&store_config)
@@ -78,6 +106,7 @@ pub async fn bootstrap(config: &Config) -> Result<Bootstrapped, ServerError> {
             sealer,
             operator_account,
             signing_key,
+            sts_keys,
         }),
         Err(e) => {
             store.close().await;
@@ -117,8 +146,9 @@ fn ensure_data_dir(dir: &Path) -> Result<(), ServerError> {
         .map_err(|e| ServerError::io(format!("create the data directory {}", dir.display()), e))
 }
 
-/// The configured master key, or the one in `<data_dir>/master.key` (created if missing).
-fn load_master_key(config: &Config) -> Result<MasterKey, ServerError> {
+/// The configured master key, or the one in `<data_dir>/master.key` (created if missing), and
+/// the STS derivation key derived from it.
+fn load_master_key(config: &Config) -> Result<(MasterKey, StsKeyDerivation), ServerError> {
     let bytes = match &config.master_key {
         Some(key) => key.clone(),
         None => {
@@ -127,8 +157,9 @@ fn load_master_key(config: &Config) -> Result<MasterKey, ServerError> {
             read_or_create_master_key(&path)?
         }
     };
-    MasterKey::new(MASTER_KEY_ID, bytes.expose())
-        .map_err(|e| ServerError::Config(format!("master key: {e}")))
+    let master = MasterKey::new(MASTER_KEY_ID, bytes.expose())
+        .map_err(|e| ServerError::Config(format!("master key: {e}")))?;
+    Ok((master, sts_derivation_key(bytes.expose())?))
 }
 
 fn read_or_create_master_key(path: &Path) -> Result<Secret, ServerError> {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::{SignedDuration, Timestamp};
 use tessera_credentials::PublicKey;
-use tessera_store::{SigningKeyStatus, SqlStore, SystemStore};
+use tessera_store::{SigningKey, SigningKeyStatus, SqlStore, SystemStore};
 use tower::ServiceExt as _;
 
 /// The longest a security token can live (RAM's maximum `MaxSessionDuration`, 12 h) plus the
@@ -57,6 +57,29 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The public keys of the signing keys that can still verify a token at `now`: the active
+/// ones and those retired less than [`RETIRED_KEY_PUBLICATION`] ago. Unusable rows are
+/// skipped with a warning.
+pub(crate) fn verification_keys(keys: &[SigningKey], now: Timestamp) -> Vec<PublicKey> {
+    keys.iter()
+        .filter(|k| match (k.status, k.retired_at) {
+            (SigningKeyStatus::Active, _) | (SigningKeyStatus::Retired, None) => true,
+            (SigningKeyStatus::Retired, Some(at)) => at
+                .checked_add(RETIRED_KEY_PUBLICATION)
+                .is_ok_and(|until| until > now),
+        })
+        .filter_map(
+            |k| match PublicKey::from_bytes(&k.public_key, Some(&k.kid)) {
+                Ok(key) => Some(key),
+                Err(error) => {
+                    tracing::warn!(kid = %k.kid, %error, "skipping an unusable signing key");
+                    None
+                }
+            },
+        )
+        .collect()
+}
+
 /// The JWKS of the signing keys that can still verify a token: the active ones and those
 /// retired less than [`RETIRED_KEY_PUBLICATION`] ago.
 async fn jwks(State(state): State<AppState>) -> Response {
@@ -64,23 +87,7 @@ async fn jwks(State(state): State<AppState>) -> Response {
         Ok(keys) => keys,
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
     };
-    let now = Timestamp::now();
-    let public: Vec<PublicKey> = keys
-        .iter()
-        .filter(|k| match (k.status, k.retired_at) {
-            (SigningKeyStatus::Active, _) | (SigningKeyStatus::Retired, None) => true,
-            (SigningKeyStatus::Retired, Some(at)) => {
-                at.checked_add(RETIRED_KEY_PUBLICATION).is_ok_and(|until| until > now)
-            }
-        })
-        .filter_map(|k| match PublicKey::from_bytes(&k.public_key, Some(&k.kid)) {
-            Ok(key) => Some(key),
-            Err(error) => {
-                tracing::warn!(kid = %k.kid, %error, "skipping an unusable signing key in the JWKS");
-                None
-            }
-        })
-        .collect();
+    let public = verification_keys(&keys, Timestamp::now());
     let body = tessera_credentials::token::jwks(&public);
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();

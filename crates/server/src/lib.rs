@@ -1,16 +1,23 @@
 //! tesserad: Tessera's service. [`run`] serves gRPC (tonic) and HTTP (axum) on one listener:
 //! requests with content type `application/grpc*` go to the gRPC services, the rest to the
 //! HTTP routes. Today: `grpc.health.v1`, server reflection (v1 and v1alpha) over the
-//! `tessera.v1` descriptors, `GET /healthz` and `GET /.well-known/jwks.json`; the Authorizer,
-//! Sts, Ram and Operator services follow.
+//! `tessera.v1` descriptors, `tessera.v1.Sts` (`GetCallerIdentity`, `GetJwks`) behind the
+//! authentication layer ([`auth`]), `GET /healthz` and `GET /.well-known/jwks.json`; the
+//! Authorizer, Ram and Operator services follow.
 
+pub mod auth;
+pub mod authorizer;
 pub mod bootstrap;
 pub mod caller;
 pub mod config;
 mod error;
 mod http;
+pub mod principals;
+pub mod sts;
 
 use std::future::{Future, IntoFuture as _};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::serve::ListenerExt as _;
 use tessera_store::{Revision, SqlStore, StoreConfig};
@@ -23,9 +30,8 @@ pub use config::{Config, ConfigError, Overrides};
 pub use error::ServerError;
 
 /// The `tessera.v1` services this build serves, as the health service names them (reported
-/// SERVING alongside the overall `""`). Each service adds itself here when it lands; none has
-/// yet, so health does not claim them.
-pub const SERVICES: &[&str] = &[];
+/// SERVING alongside the overall `""`). Each service adds itself here when it lands.
+pub const SERVICES: &[&str] = &["tessera.v1.Sts", "tessera.v1.Authorizer"];
 
 /// Opens the database at `url` and applies every pending migration (forward-only).
 /// Returns the current change-log revision.
@@ -69,9 +75,41 @@ async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .map_err(|e| ServerError::Config(format!("reflection: {e}")))?;
+    let authenticator = Arc::new(auth::Authenticator::new(
+        boot.store.clone(),
+        boot.sealer.clone(),
+        boot.sts_keys.clone(),
+    ));
+    let authenticated = auth::AuthLayer::new(authenticator.clone());
+    let sts = tower::Layer::layer(
+        &authenticated,
+        tessera_proto::v1::sts_server::StsServer::new(sts::StsService::new(boot.store.clone())),
+    );
+    // Caches follow the change log: principals, access keys and signing keys are evicted as
+    // soon as this replica's feed delivers the change (the feed wakes on this replica's own
+    // commits at once, on other replicas' via LISTEN/NOTIFY or polling).
+    let cache = principals::PrincipalCache::new(boot.store.clone(), principals::DEFAULT_CAPACITY);
+    let from = boot
+        .store
+        .current_revision()
+        .await
+        .map_err(|e| ServerError::store("read the change log", e))?;
+    let feed = boot
+        .store
+        .change_feed(from, tessera_store::FeedOptions::default());
+    let watcher = feed.watcher();
+    let invalidation = tokio::spawn(follow_changes(feed, cache.clone(), authenticator.clone()));
+    let authorizer = tower::Layer::layer(
+        &authenticated,
+        authorizer::AuthorizerService::new(cache)
+            .with_feed(watcher)
+            .into_server(),
+    );
     let grpc = tonic::service::Routes::new(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
+        .add_service(sts)
+        .add_service(authorizer)
         .prepare()
         .into_axum_router();
     let app = http::app(
@@ -88,6 +126,7 @@ async fn serve(
         let _ = tcp.set_nodelay(true);
     });
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let mut stopped = stopped;
         let _ = stopped.wait_for(|s| *s).await;
@@ -102,9 +141,13 @@ async fn serve(
 
     tokio::pin!(shutdown);
     tokio::select! {
-        ended = &mut task => return finished(ended),
+        ended = &mut task => {
+            invalidation.abort();
+            return finished(ended);
+        }
         () = &mut shutdown => {}
     }
+    invalidation.abort();
     tracing::info!("shutting down: draining in-flight requests");
     set_status(&health, ServingStatus::NotServing).await;
     let _ = stop.send(true);
@@ -120,6 +163,26 @@ async fn serve(
             Ok(())
         }
     }
+}
+
+/// Applies every change-log batch to the caches until the feed stops (the store was closed).
+async fn follow_changes(
+    mut feed: tessera_store::ChangeFeed,
+    principals: principals::PrincipalCache,
+    authenticator: Arc<auth::Authenticator>,
+) {
+    use tessera_store::EntityKind;
+    while let Some(changes) = feed.next().await {
+        principals.invalidate(&changes).await;
+        for change in &changes {
+            match change.kind {
+                EntityKind::AccessKey => authenticator.evict_access_key(&change.entity).await,
+                EntityKind::SigningKey => authenticator.signing_keys_changed(),
+                _ => {}
+            }
+        }
+    }
+    tracing::debug!("change feed stopped; cache invalidation ends");
 }
 
 fn finished(ended: Result<std::io::Result<()>, tokio::task::JoinError>) -> Result<(), ServerError> {

@@ -1,0 +1,900 @@
+//! Caller authentication for the `tessera.v1` gRPC services: a tower [`Layer`] that wraps each
+//! service (not health, not reflection, not `Sts/SignIn`), authenticates every request as
+//! `docs/grpc-authentication.md` specifies and inserts a [`caller::Authenticated`] into the
+//! request's extensions, or answers the call itself.
+//!
+//! # Credentials
+//!
+//! - `authorization: Bearer <security token>`: the token is verified against the store's
+//!   signing keys (active ones and retired ones still inside their verification window; the
+//!   key set is cached and reloaded every minute, and when a token names a key the cache does
+//!   not hold, so a rotation is picked up at once; such reloads are serialized and coalesced,
+//!   so unknown `kid`s cannot make more than one store read run at a time). Then the session
+//!   is checked against the store (see *Revocation*). Caller: [`Caller::RoleSession`].
+//! - `authorization: ACS3-HMAC-SHA256 …`: the request body is buffered (at most
+//!   [`MAX_REQUEST_BYTES`]; more is `RESOURCE_EXHAUSTED`), the first gRPC message's bytes are
+//!   taken from its 5-byte frame (an uncompressed frame is required) and the ACS3 signature is
+//!   verified over `POST`, the method path, an empty query, the metadata with `:authority` as
+//!   `host`, and those bytes. Order: signature, then key and account status, then the 15-minute
+//!   clock window and the nonce ([`ReplayGuard`]), so forged calls cannot burn nonces.
+//!   - Long-term keys: looked up with `find_access_key` (cached, see *Caches*), secret unsealed
+//!     with the context `access-key:<id>`. Caller: [`Caller::Root`] for a key without a user,
+//!     else [`Caller::User`]. The key's last use is recorded off the hot path (a detached task,
+//!     at most once a minute per key and replica, errors only logged).
+//!   - `STS.` keys: the secret is derived ([`StsKeyDerivation`]; bootstrap derives the
+//!     derivation key from the master key), the request must carry `x-acs-security-token`
+//!     (`MissingSecurityToken`), whose `ak` claim must be the signing key id
+//!     (`InvalidSecurityToken.MismatchWithAccessKey`); the token is then checked like a bearer
+//!     token. Caller: [`Caller::RoleSession`].
+//!   - A security token sent with a long-term key is refused
+//!     (`InvalidSecurityToken.MismatchWithAccessKey`).
+//! - No `authorization`: `MissingSignature`. Another scheme: `InvalidSignatureMethod`.
+//!
+//! # Codes chosen where the contract leaves a choice
+//!
+//! | situation | code |
+//! |---|---|
+//! | key `Inactive` | `InvalidAccessKeyId.Inactive` |
+//! | the key's account is suspended | `InvalidAccessKeyId.Inactive` (message: the account is suspended), so clients branch on the documented table |
+//! | token id revoked, role sessions revoked after the token was issued, role deleted (or deleted and recreated: other role id), account suspended | `InvalidSecurityToken.Revoked` (not in the table of `docs/grpc-authentication.md` yet; STS has no public code for it, this follows the `InvalidSecurityToken.*` family) |
+//! | expired token | `InvalidSecurityToken.Expired` |
+//! | compressed or truncated gRPC frame | `InvalidParameter` |
+//! | body over 4 MiB | `RESOURCE_EXHAUSTED`, `MessageTooLarge` |
+//! | store unreachable / failing | `UNAVAILABLE` / `INTERNAL` with the store's code, never `UNAUTHENTICATED` |
+//!
+//! Every failure answers with the message `<Code>: <Message>` and the trailer
+//! `x-tessera-error-code: <Code>` (a trailers-only response). Messages never carry secrets.
+//!
+//! # Caches and their bounds
+//!
+//! - Access keys (id → owner, status, unsealed secret, user id): positive lookups only,
+//!   [`ACCESS_KEY_CACHE_TTL`] (30 s). Until the change feed evicts entries, deactivating or
+//!   deleting a key, suspending its account or renaming/deleting its user takes effect within
+//!   30 s on each replica.
+//! - Signing keys: reloaded every [`VERIFIER_REFRESH`] (60 s) and on an unknown `kid`; a
+//!   retired key leaves the set at the first reload after its verification window closed.
+//! - Token revocation, the role (existence, id, `sessions_revoked_before`) and the account
+//!   status are read from the store on every token-authenticated call (no staleness).
+//! - Nonces: per replica ([`ReplayGuard`]).
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::extract::ConnectInfo;
+use http_body_util::{BodyExt as _, Full, Limited};
+use jiff::Timestamp;
+use tessera_credentials::signature::SignatureError;
+use tessera_credentials::sts::is_sts_access_key_id;
+use tessera_credentials::{
+    ReplayGuard, Sealer, Secret, SessionClaims, SignedRequest, StsKeyDerivation, TokenError,
+    TokenVerifier,
+};
+use tessera_iam::{AccountId, Caller, ErrorKind};
+use tessera_policy::{Limits, PolicyKind};
+use tessera_store::{
+    AccessKeyStatus, AccountStatus, AccountStore, KeyStore, RoleStore, SqlStore, SystemStore,
+    UserStore,
+};
+use tonic::body::Body;
+use tonic::codegen::Bytes;
+use tonic::codegen::http;
+use tonic::metadata::MetadataValue;
+use tonic::server::NamedService;
+use tonic::transport::server::TcpConnectInfo;
+use tower::{Layer, Service};
+
+use crate::bootstrap::access_key_context;
+use crate::caller::{Authenticated, Credential};
+
+/// The `iss` of the security tokens this deployment issues and accepts.
+pub const TOKEN_ISSUER: &str = "tessera";
+/// The largest request body buffered to verify a signature (gRPC's default message limit).
+pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
+/// How long a looked-up access key is trusted before it is read again.
+pub const ACCESS_KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+/// How many access keys the cache holds at most.
+pub const ACCESS_KEY_CACHE_CAPACITY: u64 = 100_000;
+/// How often the signing keys are reloaded.
+pub const VERIFIER_REFRESH: Duration = Duration::from_secs(60);
+/// How often a key's last use is written, per key and replica.
+const LAST_USE_INTERVAL_SECONDS: i64 = 60;
+/// The trailer naming the error code of a failed call.
+pub const ERROR_CODE_TRAILER: &str = "x-tessera-error-code";
+/// The one unauthenticated `tessera.v1` method.
+pub const SIGN_IN_PATH: &str = "/tessera.v1.Sts/SignIn";
+
+/// The time source; replaceable in tests.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+/// Why a call was not authenticated: the gRPC code, the error code and a message without
+/// secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthError {
+    pub grpc: tonic::Code,
+    pub code: String,
+    pub message: String,
+}
+
+impl AuthError {
+    fn unauthenticated(code: &str, message: impl Into<String>) -> AuthError {
+        AuthError {
+            grpc: tonic::Code::Unauthenticated,
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn revoked(message: &str) -> AuthError {
+        AuthError::unauthenticated("InvalidSecurityToken.Revoked", message)
+    }
+
+    fn store(error: &tessera_iam::Error) -> AuthError {
+        let grpc = match error.kind() {
+            ErrorKind::Unavailable | ErrorKind::Throttled => tonic::Code::Unavailable,
+            _ => tonic::Code::Internal,
+        };
+        AuthError {
+            grpc,
+            code: error.code().to_owned(),
+            message: error.message().to_owned(),
+        }
+    }
+
+    fn internal() -> AuthError {
+        AuthError {
+            grpc: tonic::Code::Internal,
+            code: "InternalError".into(),
+            message: "An internal error occurred.".into(),
+        }
+    }
+
+    /// The gRPC status: message `<Code>: <Message>`, metadata `x-tessera-error-code`.
+    pub fn to_status(&self) -> tonic::Status {
+        let mut status = tonic::Status::new(self.grpc, format!("{}: {}", self.code, self.message));
+        if let Ok(value) = MetadataValue::try_from(self.code.as_str()) {
+            status.metadata_mut().insert(ERROR_CODE_TRAILER, value);
+        }
+        status
+    }
+
+    fn into_response(self) -> http::Response<Body> {
+        self.to_status().into_http()
+    }
+}
+
+impl From<SignatureError> for AuthError {
+    fn from(e: SignatureError) -> AuthError {
+        AuthError::unauthenticated(e.code(), e.to_string())
+    }
+}
+
+impl From<TokenError> for AuthError {
+    fn from(e: TokenError) -> AuthError {
+        match e {
+            TokenError::InvalidKey(_) | TokenError::Issue(_) => {
+                tracing::error!(error = %e, "token verification failed unexpectedly");
+                AuthError::internal()
+            }
+            e => AuthError::unauthenticated(e.code(), e.to_string()),
+        }
+    }
+}
+
+/// A looked-up long-term access key.
+struct KeyEntry {
+    account: AccountId,
+    account_status: AccountStatus,
+    /// `(user id, user name)`; `None` for the account's root identity.
+    user: Option<(String, String)>,
+    status: AccessKeyStatus,
+    secret: Secret,
+    /// Unix seconds of the last recorded use by this replica.
+    last_recorded: AtomicI64,
+}
+
+/// The token verifier and when it was loaded.
+struct VerifierSnapshot {
+    verifier: Arc<TokenVerifier>,
+    loaded_at: Instant,
+}
+
+/// Authenticates requests; shared by every wrapped service.
+pub struct Authenticator {
+    store: SqlStore,
+    sealer: Sealer,
+    sts_keys: StsKeyDerivation,
+    replay: ReplayGuard,
+    keys: moka::future::Cache<String, Arc<KeyEntry>>,
+    verifier: RwLock<Option<Arc<VerifierSnapshot>>>,
+    reload: tokio::sync::Mutex<()>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("cached_access_keys", &self.keys.entry_count())
+            .field("replay", &self.replay)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticator {
+    pub fn new(store: SqlStore, sealer: Sealer, sts_keys: StsKeyDerivation) -> Authenticator {
+        Authenticator {
+            store,
+            sealer,
+            sts_keys,
+            replay: ReplayGuard::default(),
+            keys: moka::future::Cache::builder()
+                .max_capacity(ACCESS_KEY_CACHE_CAPACITY)
+                .time_to_live(ACCESS_KEY_CACHE_TTL)
+                .build(),
+            verifier: RwLock::new(None),
+            reload: tokio::sync::Mutex::new(()),
+            clock: Arc::new(Timestamp::now),
+        }
+    }
+
+    /// Replaces the clock (tests).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Authenticator {
+        self.clock = clock;
+        self
+    }
+
+    fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// Forgets a cached access key (for the change feed).
+    pub async fn evict_access_key(&self, key_id: &str) {
+        self.keys.invalidate(key_id).await;
+    }
+
+    /// Makes the next token verification reload the signing keys (for the change feed).
+    pub fn signing_keys_changed(&self) {
+        match self.verifier.write() {
+            Ok(mut v) => *v = None,
+            Err(poisoned) => *poisoned.into_inner() = None,
+        }
+    }
+
+    /// The current token verifier, reloaded if older than [`VERIFIER_REFRESH`].
+    pub async fn verifier(&self) -> Result<Arc<TokenVerifier>, AuthError> {
+        if let Some(snapshot) = self.snapshot()
+            && snapshot.loaded_at.elapsed() < VERIFIER_REFRESH
+        {
+            return Ok(Arc::clone(&snapshot.verifier));
+        }
+        let oldest = Instant::now()
+            .checked_sub(VERIFIER_REFRESH)
+            .unwrap_or_else(Instant::now);
+        self.reload_verifier(oldest).await
+    }
+
+    fn snapshot(&self) -> Option<Arc<VerifierSnapshot>> {
+        match self.verifier.read() {
+            Ok(v) => v.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Reloads the signing keys unless a load started at or after `oldest` already finished.
+    /// Reloads are serialized and coalesced: callers that waited for one in progress use its
+    /// result, so at most one `list_signing_keys` runs at a time whatever the request rate.
+    async fn reload_verifier(&self, oldest: Instant) -> Result<Arc<TokenVerifier>, AuthError> {
+        let _guard = self.reload.lock().await;
+        if let Some(snapshot) = self.snapshot()
+            && snapshot.loaded_at >= oldest
+        {
+            return Ok(Arc::clone(&snapshot.verifier));
+        }
+        let started = Instant::now();
+        let keys = self
+            .store
+            .list_signing_keys()
+            .await
+            .map_err(|e| AuthError::store(&e))?;
+        let mut verifier = TokenVerifier::new(TOKEN_ISSUER);
+        for key in crate::http::verification_keys(&keys, self.now()) {
+            verifier.add_key(key);
+        }
+        let verifier = Arc::new(verifier);
+        let snapshot = Arc::new(VerifierSnapshot {
+            verifier: Arc::clone(&verifier),
+            loaded_at: started,
+        });
+        match self.verifier.write() {
+            Ok(mut v) => *v = Some(snapshot),
+            Err(poisoned) => *poisoned.into_inner() = Some(snapshot),
+        }
+        Ok(verifier)
+    }
+
+    /// Verifies a token's signature, issuer and times; on an unknown `kid` (a rotation this
+    /// replica has not seen yet) reloads the keys once and retries.
+    async fn verify_token(&self, token: &str, now: Timestamp) -> Result<SessionClaims, AuthError> {
+        let verifier = self.verifier().await?;
+        match verifier.verify(token, now) {
+            Err(TokenError::UnknownKey(_)) => {
+                let verifier = self.reload_verifier(Instant::now()).await?;
+                Ok(verifier.verify(token, now)?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// The session's store-side checks: token id not revoked, role still the same role and
+    /// its sessions not revoked since the token was issued, account active. Returns the
+    /// caller and the credential.
+    async fn check_session(
+        &self,
+        claims: SessionClaims,
+    ) -> Result<(Caller, Credential), AuthError> {
+        let account = AccountId::parse(&claims.account_id).map_err(|_| {
+            AuthError::unauthenticated(
+                "InvalidSecurityToken.Malformed",
+                "The security token is malformed: bad account.",
+            )
+        })?;
+        let session_policy = match &claims.session_policy {
+            None => None,
+            Some(text) => {
+                let parsed = tessera_policy::parse(text, PolicyKind::Session, &Limits::default())
+                    .map_err(|_| {
+                    AuthError::unauthenticated(
+                        "InvalidSecurityToken.Malformed",
+                        "The security token is malformed: bad session policy.",
+                    )
+                })?;
+                Some(Arc::new(parsed.policy))
+            }
+        };
+        let revoked = self
+            .store
+            .is_token_revoked(&account, &claims.token_id)
+            .await
+            .map_err(|e| AuthError::store(&e))?;
+        if revoked {
+            return Err(AuthError::revoked("The security token has been revoked."));
+        }
+        let role = match self.store.get_role(&account, &claims.role_name).await {
+            Ok(role) => role,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(AuthError::revoked(
+                    "The role of this session no longer exists.",
+                ));
+            }
+            Err(e) => return Err(AuthError::store(&e)),
+        };
+        if role.id != claims.role_id {
+            return Err(AuthError::revoked(
+                "The role of this session was deleted (a role of the same name is another role).",
+            ));
+        }
+        if role
+            .sessions_revoked_before
+            .is_some_and(|before| claims.issued_at < before)
+        {
+            return Err(AuthError::revoked(
+                "The sessions of this role issued before a revocation are no longer valid.",
+            ));
+        }
+        let status = match self.store.get_account(&account).await {
+            Ok(a) => a.status,
+            Err(e) if e.kind() == ErrorKind::NotFound => AccountStatus::Suspended,
+            Err(e) => return Err(AuthError::store(&e)),
+        };
+        if status != AccountStatus::Active {
+            return Err(AuthError::revoked(
+                "The account of this session is suspended.",
+            ));
+        }
+        let credential = Credential::SecurityToken {
+            token_id: claims.token_id,
+            access_key_id: claims.access_key_id,
+            expires_at: claims.expires_at,
+            session_policy,
+        };
+        let caller = Caller::RoleSession {
+            account,
+            role_id: claims.role_id,
+            role_name: role.name,
+            session_name: claims.session_name,
+            issued_at: claims.issued_at,
+            source_identity: claims.source_identity,
+        };
+        Ok((caller, credential))
+    }
+
+    /// Authenticates `authorization: Bearer <token>`.
+    pub async fn authenticate_bearer(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<(Caller, Credential), AuthError> {
+        let claims = self.verify_token(token, now).await?;
+        self.check_session(claims).await
+    }
+
+    /// Authenticates an ACS3-signed call. `headers` is the metadata; `authority` the
+    /// `:authority`; `message` the request message bytes as received.
+    pub async fn authenticate_signed(
+        &self,
+        path: &str,
+        authority: &str,
+        headers: &http::HeaderMap,
+        message: &[u8],
+        now: Timestamp,
+    ) -> Result<(Caller, Credential), AuthError> {
+        let metadata = headers
+            .iter()
+            .filter(|(name, _)| *name != http::header::HOST)
+            .map(|(name, value)| (name.as_str(), value.as_bytes()))
+            .chain(std::iter::once(("host", authority.as_bytes())));
+        let request = SignedRequest::parse("POST", path, "", metadata, message)?;
+        let key_id = request.access_key_id();
+        if is_sts_access_key_id(key_id) {
+            let Some(token) = request.security_token() else {
+                return Err(AuthError::unauthenticated(
+                    "MissingSecurityToken",
+                    "SecurityToken is mandatory for this action.",
+                ));
+            };
+            request.verify(&self.sts_keys.derive(key_id))?;
+            let claims = self.verify_token(token, now).await?;
+            if claims.access_key_id != key_id {
+                return Err(TokenError::MismatchWithAccessKey.into());
+            }
+            let result = self.check_session(claims).await?;
+            self.replay
+                .check_and_remember(key_id, request.nonce(), request.timestamp(), now)?;
+            return Ok(result);
+        }
+        let entry = self.access_key(key_id).await?;
+        request.verify(&entry.secret)?;
+        if request.security_token().is_some() {
+            return Err(TokenError::MismatchWithAccessKey.into());
+        }
+        if entry.status != AccessKeyStatus::Active {
+            return Err(AuthError::unauthenticated(
+                "InvalidAccessKeyId.Inactive",
+                "Specified access key is disabled.",
+            ));
+        }
+        if entry.account_status != AccountStatus::Active {
+            return Err(AuthError::unauthenticated(
+                "InvalidAccessKeyId.Inactive",
+                "The account of the specified access key is suspended.",
+            ));
+        }
+        self.replay
+            .check_and_remember(key_id, request.nonce(), request.timestamp(), now)?;
+        self.record_use(key_id, &entry, now);
+        let caller = match &entry.user {
+            None => Caller::Root {
+                account: entry.account.clone(),
+            },
+            Some((user_id, name)) => Caller::User {
+                account: entry.account.clone(),
+                user_id: user_id.clone(),
+                name: name.clone(),
+            },
+        };
+        let credential = Credential::AccessKey {
+            access_key_id: key_id.to_owned(),
+        };
+        Ok((caller, credential))
+    }
+
+    /// The long-term key `key_id`, from the cache or the store.
+    async fn access_key(&self, key_id: &str) -> Result<Arc<KeyEntry>, AuthError> {
+        self.keys
+            .try_get_with_by_ref(key_id, self.load_access_key(key_id))
+            .await
+            .map_err(|e| AuthError::clone(&e))
+    }
+
+    async fn load_access_key(&self, key_id: &str) -> Result<Arc<KeyEntry>, AuthError> {
+        let owner = self
+            .store
+            .find_access_key(key_id)
+            .await
+            .map_err(|e| AuthError::store(&e))?
+            .ok_or_else(|| {
+                AuthError::unauthenticated(
+                    "InvalidAccessKeyId.NotFound",
+                    "Specified access key is not found.",
+                )
+            })?;
+        let secret = self
+            .sealer
+            .open(&owner.sealed_secret, &access_key_context(key_id))
+            .map_err(|error| {
+                tracing::error!(access_key_id = %key_id, %error, "cannot open a stored access key secret");
+                AuthError::internal()
+            })?;
+        let user = match owner.user_name {
+            None => None,
+            Some(name) => match self.store.get_user(&owner.account, &name).await {
+                Ok(user) => Some((user.id, user.name)),
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    return Err(AuthError::unauthenticated(
+                        "InvalidAccessKeyId.NotFound",
+                        "Specified access key is not found.",
+                    ));
+                }
+                Err(e) => return Err(AuthError::store(&e)),
+            },
+        };
+        Ok(Arc::new(KeyEntry {
+            account: owner.account,
+            account_status: owner.account_status,
+            user,
+            status: owner.status,
+            secret,
+            last_recorded: AtomicI64::new(i64::MIN),
+        }))
+    }
+
+    /// Records the key's use in a detached task, at most once a minute per key (best effort).
+    fn record_use(&self, key_id: &str, entry: &KeyEntry, now: Timestamp) {
+        let seconds = now.as_second();
+        let last = entry.last_recorded.load(Ordering::Relaxed);
+        if seconds.saturating_sub(last) < LAST_USE_INTERVAL_SECONDS
+            || entry
+                .last_recorded
+                .compare_exchange(last, seconds, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let store = self.store.clone();
+        let account = entry.account.clone();
+        let key_id = key_id.to_owned();
+        tokio::spawn(async move {
+            if let Err(error) = store.record_access_key_use(&account, &key_id, now).await {
+                tracing::debug!(access_key_id = %key_id, %error, "could not record an access key use");
+            }
+        });
+    }
+
+    /// Authenticates one gRPC request (buffering its body for a signed one) and returns it
+    /// with the [`Authenticated`] caller in its extensions.
+    pub async fn authenticate(
+        &self,
+        request: http::Request<Body>,
+    ) -> Result<http::Request<Body>, AuthError> {
+        let received_at = self.now();
+        let (mut parts, body) = request.into_parts();
+        let authorization = match parts.headers.get(http::header::AUTHORIZATION) {
+            None => {
+                return Err(AuthError::unauthenticated(
+                    "MissingSignature",
+                    "The request is not authenticated: send authorization metadata \
+                     (a Bearer security token or an ACS3-HMAC-SHA256 signature).",
+                ));
+            }
+            Some(value) => value.to_str().map_err(|_| {
+                SignatureError::InvalidParameter("header authorization is not valid UTF-8".into())
+            })?,
+        };
+        let authorization = authorization.trim();
+        let scheme = authorization.split_whitespace().next().unwrap_or_default();
+        let (body, (caller, credential)) = if scheme.eq_ignore_ascii_case("bearer") {
+            let token = authorization[scheme.len()..].trim();
+            (body, self.authenticate_bearer(token, received_at).await?)
+        } else if scheme.starts_with("ACS3-") {
+            let bytes = read_body(body).await?;
+            let message = first_message(&bytes)?;
+            let authority = authority(&parts).ok_or_else(|| {
+                AuthError::from(SignatureError::Incomplete(
+                    "the request has no :authority to sign as host".into(),
+                ))
+            })?;
+            let result = self
+                .authenticate_signed(
+                    parts.uri.path(),
+                    &authority,
+                    &parts.headers,
+                    message,
+                    received_at,
+                )
+                .await?;
+            (Body::new(Full::new(bytes)), result)
+        } else {
+            return Err(
+                SignatureError::InvalidSignatureMethod(scheme.chars().take(64).collect()).into(),
+            );
+        };
+        let authenticated = Authenticated {
+            caller,
+            credential,
+            received_at,
+            source_ip: peer_ip(&parts.extensions),
+            secure_transport: false,
+            user_agent: parts
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            mfa_present: false,
+        };
+        parts.extensions.insert(authenticated);
+        Ok(http::Request::from_parts(parts, body))
+    }
+}
+
+/// The body, at most [`MAX_REQUEST_BYTES`].
+async fn read_body(body: Body) -> Result<Bytes, AuthError> {
+    match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(AuthError {
+            grpc: tonic::Code::ResourceExhausted,
+            code: "MessageTooLarge".into(),
+            message: format!("The request exceeds {MAX_REQUEST_BYTES} bytes."),
+        }),
+        Err(_) => Err(AuthError {
+            grpc: tonic::Code::Cancelled,
+            code: "RequestCancelled".into(),
+            message: "The request body could not be read.".into(),
+        }),
+    }
+}
+
+/// The payload of the first length-prefixed gRPC message in `body`.
+fn first_message(body: &[u8]) -> Result<&[u8], AuthError> {
+    let invalid = |what: &str| AuthError::from(SignatureError::InvalidParameter(what.to_owned()));
+    let Some((header, rest)) = body.split_first_chunk::<5>() else {
+        return Err(invalid("the request carries no complete gRPC message"));
+    };
+    if header[0] != 0 {
+        return Err(invalid(
+            "a compressed request message cannot be verified; send it uncompressed",
+        ));
+    }
+    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]);
+    usize::try_from(len)
+        .ok()
+        .and_then(|len| rest.get(..len))
+        .ok_or_else(|| invalid("the request carries no complete gRPC message"))
+}
+
+/// The `:authority` (the URI's authority over HTTP/2, else the `host` header).
+fn authority(parts: &http::request::Parts) -> Option<String> {
+    if let Some(authority) = parts.uri.authority() {
+        return Some(authority.as_str().to_owned());
+    }
+    parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The peer address the transport recorded (never a forwarded header).
+fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
+    let addr = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+        .or_else(|| {
+            extensions
+                .get::<TcpConnectInfo>()
+                .and_then(|c| c.remote_addr)
+        })?;
+    Some(addr.ip().to_canonical())
+}
+
+/// Wraps a `tessera.v1` service with [`Authenticate`].
+#[derive(Debug, Clone)]
+pub struct AuthLayer {
+    auth: Arc<Authenticator>,
+}
+
+impl AuthLayer {
+    pub fn new(auth: Arc<Authenticator>) -> AuthLayer {
+        AuthLayer { auth }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = Authenticate<S>;
+
+    fn layer(&self, inner: S) -> Authenticate<S> {
+        Authenticate {
+            inner,
+            auth: Arc::clone(&self.auth),
+        }
+    }
+}
+
+/// A service that authenticates every call before `S` sees it (except `Sts/SignIn`).
+#[derive(Debug, Clone)]
+pub struct Authenticate<S> {
+    inner: S,
+    auth: Arc<Authenticator>,
+}
+
+impl<S: NamedService> NamedService for Authenticate<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S> Service<http::Request<Body>> for Authenticate<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<http::Response<Body>, Infallible>> + Send>,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        // The clone that was driven to readiness serves this call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let auth = Arc::clone(&self.auth);
+        Box::pin(async move {
+            if request.uri().path() == SIGN_IN_PATH {
+                return inner.call(request).await;
+            }
+            match auth.authenticate(request).await {
+                Ok(request) => inner.call(request).await,
+                Err(error) => Ok(error.into_response()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    fn framed(message: &[u8]) -> Vec<u8> {
+        let mut body = vec![0];
+        body.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+        body.extend_from_slice(message);
+        body
+    }
+
+    #[test]
+    fn the_first_message_is_taken_from_its_frame() {
+        assert_eq!(first_message(&framed(b"abc")).unwrap(), b"abc");
+        assert_eq!(first_message(&framed(b"")).unwrap(), b"");
+        let mut two = framed(b"one");
+        two.extend(framed(b"two"));
+        assert_eq!(first_message(&two).unwrap(), b"one");
+        for bad in [&b""[..], &[0, 0, 0, 0], &[0, 0, 0, 0, 4, 1, 2]] {
+            assert_eq!(first_message(bad).unwrap_err().code, "InvalidParameter");
+        }
+        let mut compressed = framed(b"abc");
+        compressed[0] = 1;
+        let error = first_message(&compressed).unwrap_err();
+        assert_eq!(error.code, "InvalidParameter");
+        assert!(error.message.contains("compressed"));
+    }
+
+    #[test]
+    fn errors_carry_the_code_in_message_and_trailer() {
+        let status = AuthError::from(SignatureError::SignatureDoesNotMatch).to_status();
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+        assert_eq!(
+            status.message(),
+            "SignatureDoesNotMatch: Specified signature is not matched with our calculation."
+        );
+        assert_eq!(
+            status.metadata().get(ERROR_CODE_TRAILER).unwrap(),
+            "SignatureDoesNotMatch"
+        );
+        let response = AuthError::from(TokenError::Expired).into_response();
+        assert_eq!(response.headers()["grpc-status"], "16");
+        assert_eq!(
+            response.headers()[ERROR_CODE_TRAILER],
+            "InvalidSecurityToken.Expired"
+        );
+    }
+
+    /// The clock decides expiry: the same token is accepted now and refused once the
+    /// replaced clock passes its expiry.
+    #[tokio::test]
+    async fn token_expiry_follows_the_replaceable_clock() {
+        use tessera_credentials::token::new_token_id;
+        use tessera_credentials::{MasterKey, SigningKey};
+        use tessera_store::{NewRole, NewSigningKey, StoreConfig};
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = SqlStore::connect(&StoreConfig::new(url)).await.unwrap();
+        store.migrate().await.unwrap();
+        let sealer = Sealer::new(MasterKey::new(1, &[3; 32]).unwrap());
+        let key = SigningKey::generate(&mut rand::rng()).unwrap();
+        store
+            .insert_signing_key(&NewSigningKey {
+                kid: key.kid().to_owned(),
+                algorithm: "EdDSA".into(),
+                sealed_private_key: vec![0; 64],
+                public_key: key.public_key().as_bytes().to_vec(),
+            })
+            .await
+            .unwrap();
+        let account = store.create_account("t").await.unwrap().value.id;
+        let role = store
+            .create_role(
+                &account,
+                &NewRole {
+                    name: "R".into(),
+                    trust_policy: r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":["acs:ram::1234567890123456:root"]}}]}"#.into(),
+                    ..NewRole::default()
+                },
+            )
+            .await
+            .unwrap()
+            .value;
+        let issued_at = Timestamp::from_second(Timestamp::now().as_second()).unwrap();
+        let claims = SessionClaims {
+            issuer: TOKEN_ISSUER.into(),
+            account_id: account.as_str().to_owned(),
+            role_id: role.id.clone(),
+            role_name: role.name.clone(),
+            session_name: "s".into(),
+            source_identity: None,
+            issued_at,
+            expires_at: issued_at
+                .checked_add(jiff::SignedDuration::from_secs(900))
+                .unwrap(),
+            token_id: new_token_id(&mut rand::rng()),
+            access_key_id: "STS.test".into(),
+            session_policy: None,
+        };
+        let token = key.sign(&claims).unwrap();
+        let sts = crate::bootstrap::sts_derivation_key(&[3; 32]).unwrap();
+        let now = Arc::new(std::sync::Mutex::new(issued_at));
+        let clock_now = Arc::clone(&now);
+        let auth = Authenticator::new(store.clone(), sealer, sts)
+            .with_clock(Arc::new(move || *clock_now.lock().unwrap()));
+        let (caller, credential) = auth.authenticate_bearer(&token, auth.now()).await.unwrap();
+        assert_eq!(caller.arn(), format!("acs:ram::{account}:assumed-role/R/s"));
+        assert!(matches!(
+            credential,
+            Credential::SecurityToken {
+                session_policy: None,
+                ..
+            }
+        ));
+        *now.lock().unwrap() = issued_at
+            .checked_add(jiff::SignedDuration::from_secs(900 + 31))
+            .unwrap();
+        let error = auth
+            .authenticate_bearer(&token, auth.now())
+            .await
+            .unwrap_err();
+        assert_eq!(error.code, "InvalidSecurityToken.Expired");
+        store.close().await;
+    }
+
+    #[test]
+    fn peer_addresses_come_from_the_connection() {
+        let mut extensions = http::Extensions::new();
+        assert_eq!(peer_ip(&extensions), None);
+        extensions.insert(ConnectInfo(SocketAddr::from((
+            std::net::Ipv6Addr::from([0, 0, 0, 0, 0, 0xffff, 0x0a00, 0x0001]),
+            5,
+        ))));
+        assert_eq!(peer_ip(&extensions), Some(IpAddr::from([10, 0, 0, 1])));
+    }
+}
