@@ -47,10 +47,12 @@
 //!
 //! # Caches and their bounds
 //!
-//! - Access keys (id → owner, status, unsealed secret, user id): positive lookups only,
-//!   [`ACCESS_KEY_CACHE_TTL`] (30 s). Until the change feed evicts entries, deactivating or
-//!   deleting a key, suspending its account or renaming/deleting its user takes effect within
-//!   30 s on each replica.
+//! - Access keys (id → owner, status, unsealed secret, user id): positive lookups only. The
+//!   change feed evicts a key when it changes and every key of an account when the account or
+//!   one of its users changes, so deactivating or deleting a key, suspending an account or
+//!   renaming/deleting a user takes effect as soon as this replica's feed delivers the change
+//!   (at once on the writing replica, within the feed's bound elsewhere);
+//!   [`ACCESS_KEY_CACHE_TTL`] (30 s) is the backstop.
 //! - Signing keys: reloaded every [`VERIFIER_REFRESH`] (60 s) and on an unknown `kid`; a
 //!   retired key leaves the set at the first reload after its verification window closed.
 //! - Token revocation, the role (existence, id, `sessions_revoked_before`) and the account
@@ -254,6 +256,20 @@ impl Authenticator {
     /// Forgets a cached access key (for the change feed).
     pub async fn evict_access_key(&self, key_id: &str) {
         self.keys.invalidate(key_id).await;
+    }
+
+    /// Evicts every cached key of `account` (for the change feed: the account's status or one
+    /// of its users changed).
+    pub async fn evict_account_keys(&self, account: &AccountId) {
+        let stale: Vec<Arc<String>> = self
+            .keys
+            .iter()
+            .filter(|(_, entry)| entry.account == *account)
+            .map(|(key_id, _)| key_id)
+            .collect();
+        for key_id in stale {
+            self.keys.invalidate(key_id.as_str()).await;
+        }
     }
 
     /// Makes the next token verification reload the signing keys (for the change feed).

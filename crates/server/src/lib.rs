@@ -178,6 +178,11 @@ async fn follow_changes(
             match change.kind {
                 EntityKind::AccessKey => authenticator.evict_access_key(&change.entity).await,
                 EntityKind::SigningKey => authenticator.signing_keys_changed(),
+                EntityKind::Account | EntityKind::User => {
+                    if let Some(account) = &change.account {
+                        authenticator.evict_account_keys(account).await;
+                    }
+                }
                 _ => {}
             }
         }

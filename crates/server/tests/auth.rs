@@ -767,7 +767,42 @@ async fn exercise(running: &Running, data: &Path, url: &str) {
     assert_eq!(status.code(), Code::Unauthenticated);
 
     authorizer_is_served_behind_authentication(&h).await;
+    cached_keys_follow_the_change_log(&h).await;
     h.store.close().await;
+}
+
+/// A key that authenticated once (and so is cached) stops working when it is deactivated or
+/// its account is suspended — through another store handle, like another replica's write — as
+/// soon as the server's change feed delivers the change, long before the cache's 30 s TTL.
+async fn cached_keys_follow_the_change_log(h: &Harness) {
+    async fn refused_within(h: &Harness, key: &Key, code: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match h.identity(key).await {
+                Err(status) if status.message().starts_with(code) => return,
+                other if Instant::now() > deadline => {
+                    panic!("still {other:?} 10 s after the change")
+                }
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+    let tenant = h.store.create_account("cached").await.unwrap().value.id;
+    let key = h.create_key(&tenant, None).await;
+    h.identity(&key).await.unwrap();
+    h.store
+        .update_access_key_status(&tenant, None, &key.id, AccessKeyStatus::Inactive)
+        .await
+        .unwrap();
+    refused_within(h, &key, "InvalidAccessKeyId.Inactive").await;
+
+    let other = h.create_key(&tenant, None).await;
+    h.identity(&other).await.unwrap();
+    h.store
+        .set_account_status(&tenant, AccountStatus::Suspended)
+        .await
+        .unwrap();
+    refused_within(h, &other, "InvalidAccessKeyId.Inactive").await;
 }
 
 /// The Authorizer service through the real server: refused without credentials, answering
