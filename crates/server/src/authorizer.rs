@@ -551,32 +551,12 @@ impl AuthorizerService {
             .map(|_| ())
     }
 
-    /// The authenticated caller's own policies: a user's, or a role session's role policies
-    /// and session policy; none for root (decided without policies) and for callers without an
-    /// account.
+    /// The authenticated caller's own policies (see [`caller_policies`]).
     async fn caller_policies(
         &self,
         auth: &Authenticated,
     ) -> Result<(Option<Arc<CompiledPrincipal>>, Option<PolicySet>), Error> {
-        let key = match &auth.caller {
-            Caller::User { account, name, .. } => PrincipalKey::user(account.clone(), name),
-            Caller::RoleSession {
-                account, role_name, ..
-            } => PrincipalKey::role(account.clone(), role_name),
-            _ => return Ok((None, None)),
-        };
-        let own = match self.cache.get(&key).await {
-            Ok(own) => own,
-            // The caller's own user or role is gone (deleted after it authenticated): it holds
-            // no permissions.
-            Err(e) if e.kind() == tessera_iam::ErrorKind::NotFound => {
-                return Err(Error::no_permission(
-                    tessera_iam::authorize::NO_PERMISSION_MESSAGE,
-                ));
-            }
-            Err(e) => return Err(e),
-        };
-        Ok((Some(own), session_policy(auth)))
+        caller_policies(&self.cache, auth).await
     }
 
     /// Waits until the feed has applied `min_revision` (nothing to wait for without a feed or
@@ -709,6 +689,34 @@ impl AuthorizerService {
         };
         Ok(resolved)
     }
+}
+
+/// The authenticated caller's own policies: a user's, or a role session's role policies
+/// and session policy; none for root (decided without policies) and for callers without an
+/// account.
+pub(crate) async fn caller_policies(
+    cache: &PrincipalCache,
+    auth: &Authenticated,
+) -> Result<(Option<Arc<CompiledPrincipal>>, Option<PolicySet>), Error> {
+    let key = match &auth.caller {
+        Caller::User { account, name, .. } => PrincipalKey::user(account.clone(), name),
+        Caller::RoleSession {
+            account, role_name, ..
+        } => PrincipalKey::role(account.clone(), role_name),
+        _ => return Ok((None, None)),
+    };
+    let own = match cache.get(&key).await {
+        Ok(own) => own,
+        // The caller's own user or role is gone (deleted after it authenticated): it holds
+        // no permissions.
+        Err(e) if e.kind() == tessera_iam::ErrorKind::NotFound => {
+            return Err(Error::no_permission(
+                tessera_iam::authorize::NO_PERMISSION_MESSAGE,
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    Ok((Some(own), session_policy(auth)))
 }
 
 /// The session policy of the caller's security token, compiled.

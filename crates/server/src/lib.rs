@@ -1,9 +1,9 @@
 //! tesserad: Tessera's service. [`run`] serves gRPC (tonic) and HTTP (axum) on one listener:
 //! requests with content type `application/grpc*` go to the gRPC services, the rest to the
 //! HTTP routes. Today: `grpc.health.v1`, server reflection (v1 and v1alpha) over the
-//! `tessera.v1` descriptors, `tessera.v1.Sts` (`GetCallerIdentity`, `GetJwks`) behind the
-//! authentication layer ([`auth`]), `GET /healthz` and `GET /.well-known/jwks.json`; the
-//! Authorizer, Ram and Operator services follow.
+//! `tessera.v1` descriptors, `tessera.v1.Sts` (`GetCallerIdentity`, `GetJwks`), `tessera.v1.Authorizer` and
+//! `tessera.v1.Ram` (users and groups so far; see [`ram`]) behind the authentication layer
+//! ([`auth`]), `GET /healthz` and `GET /.well-known/jwks.json`; the Operator service follows.
 
 pub mod auth;
 pub mod authorizer;
@@ -13,6 +13,7 @@ pub mod config;
 mod error;
 mod http;
 pub mod principals;
+pub mod ram;
 pub mod sts;
 
 use std::future::{Future, IntoFuture as _};
@@ -31,7 +32,7 @@ pub use error::ServerError;
 
 /// The `tessera.v1` services this build serves, as the health service names them (reported
 /// SERVING alongside the overall `""`). Each service adds itself here when it lands.
-pub const SERVICES: &[&str] = &["tessera.v1.Sts", "tessera.v1.Authorizer"];
+pub const SERVICES: &[&str] = &["tessera.v1.Sts", "tessera.v1.Authorizer", "tessera.v1.Ram"];
 
 /// Opens the database at `url` and applies every pending migration (forward-only).
 /// Returns the current change-log revision.
@@ -99,6 +100,10 @@ async fn serve(
         .change_feed(from, tessera_store::FeedOptions::default());
     let watcher = feed.watcher();
     let invalidation = tokio::spawn(follow_changes(feed, cache.clone(), authenticator.clone()));
+    let ram = tower::Layer::layer(
+        &authenticated,
+        ram::RamService::new(cache.clone()).into_server(),
+    );
     let authorizer = tower::Layer::layer(
         &authenticated,
         authorizer::AuthorizerService::new(cache)
@@ -110,6 +115,7 @@ async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(sts)
         .add_service(authorizer)
+        .add_service(ram)
         .prepare()
         .into_axum_router();
     let app = http::app(
