@@ -11,14 +11,12 @@
 //! bytes that differ from the signed ones.
 
 use std::marker::PhantomData;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp};
-use prost::bytes::{Buf as _, BufMut as _};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _, Executor as _};
 use tessera_credentials::signature::{new_nonce, sign_grpc};
@@ -26,16 +24,13 @@ use tessera_credentials::sts::{new_access_key_id, new_long_term_access_key};
 use tessera_credentials::token::new_token_id;
 use tessera_credentials::{MasterKey, Sealer, Secret, SessionClaims, SigningKey};
 use tessera_proto::v1 as pb;
+use tessera_server::Config;
 use tessera_server::auth::ERROR_CODE_TRAILER;
-use tessera_server::{Config, ServerError};
 use tessera_store::{
     AccessKeyStatus, AccountId, AccountStatus, AccountStore as _, KeyStore as _, NewAccessKey,
     NewRole, NewSigningKey, NewUser, Role, RoleStore as _, SqlStore, StoreConfig, SystemStore as _,
     UserStore as _,
 };
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::{MetadataKey, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
@@ -45,101 +40,9 @@ const GET_CALLER_IDENTITY: &str = "/tessera.v1.Sts/GetCallerIdentity";
 const GET_JWKS: &str = "/tessera.v1.Sts/GetJwks";
 const TRUST: &str = r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":["acs:ram::1234567890123456:root"]}}]}"#;
 
-/// Sends `Vec<u8>` as the message bytes; decodes the answer as `R`.
-struct RawCodec<R>(PhantomData<R>);
+mod support;
 
-struct RawEncoder;
-
-struct ProstDecoder<R>(PhantomData<R>);
-
-impl<R: prost::Message + Default + Send + 'static> Codec for RawCodec<R> {
-    type Encode = Vec<u8>;
-    type Decode = R;
-    type Encoder = RawEncoder;
-    type Decoder = ProstDecoder<R>;
-
-    fn encoder(&mut self) -> RawEncoder {
-        RawEncoder
-    }
-
-    fn decoder(&mut self) -> ProstDecoder<R> {
-        ProstDecoder(PhantomData)
-    }
-}
-
-impl Encoder for RawEncoder {
-    type Item = Vec<u8>;
-    type Error = Status;
-
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl<R: prost::Message + Default> Decoder for ProstDecoder<R> {
-    type Item = R;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<R>, Status> {
-        let bytes = src.copy_to_bytes(src.remaining());
-        R::decode(bytes)
-            .map(Some)
-            .map_err(|e| Status::internal(e.to_string()))
-    }
-}
-
-/// A server started on 127.0.0.1:0 with its data directory.
-struct Running {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    handle: JoinHandle<Result<(), ServerError>>,
-}
-
-impl Running {
-    async fn shutdown(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(10), self.handle)
-            .await
-            .expect("run did not return")
-            .unwrap()
-            .unwrap();
-    }
-}
-
-async fn start(config: Config) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let handle = tokio::spawn(tessera_server::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        assert!(!handle.is_finished(), "run returned before serving");
-        if let Ok(channel) = Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-        {
-            let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-            if health
-                .check(tonic_health::pb::HealthCheckRequest::default())
-                .await
-                .is_ok()
-            {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "server not ready within 30 s");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Running {
-        addr,
-        stop: Some(stop),
-        handle,
-    }
-}
+use support::{RawCodec, Running, start};
 
 /// An access key as a client holds it.
 #[derive(Clone)]
