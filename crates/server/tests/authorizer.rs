@@ -3,12 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::str::FromStr;
+mod support;
+
 use std::time::Duration;
 
 use jiff::Timestamp;
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, Executor};
 use tessera_iam::{AccountId, Caller, format_time};
 use tessera_proto::v1 as pb;
 use tessera_proto::v1::authorizer_server::Authorizer;
@@ -22,11 +21,9 @@ use tessera_store::{
 
 // --- databases ---
 
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
 struct TestDb {
     store: SqlStore,
-    postgres: Option<(PgConnectOptions, String)>,
+    postgres: Option<support::Postgres>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -45,37 +42,18 @@ impl TestDb {
     }
 
     async fn postgres() -> TestDb {
-        let server = std::env::var("TESSERA_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
-        let admin = PgConnectOptions::from_str(&server).unwrap();
-        let mut conn = admin.connect().await.unwrap_or_else(|e| {
-            panic!(
-                "no PostgreSQL at {server} ({e}); run the tests with tests/run.sh, which \
-                 provides one, or set TESSERA_TEST_DATABASE_URL"
-            )
-        });
-        let name = format!("tessera_test_{:016x}", rand::random::<u64>());
-        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
-        let url = admin.clone().database(&name).to_url_lossy().to_string();
+        let postgres = support::Postgres::create("tessera_test").await;
         TestDb {
-            store: open(&url).await,
-            postgres: Some((admin, name)),
+            store: open(&postgres.url).await,
+            postgres: Some(postgres),
             _dir: None,
         }
     }
 
     async fn finish(self) {
         self.store.close().await;
-        if let Some((admin, name)) = self.postgres {
-            let mut conn = admin.connect().await.unwrap();
-            conn.execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .await
-            .unwrap();
+        if let Some(postgres) = self.postgres {
+            postgres.drop_database().await;
         }
     }
 }

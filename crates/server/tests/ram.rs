@@ -11,8 +11,6 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions as _, Connection as _, Executor as _};
 use tessera_credentials::signature::{new_nonce, sign_grpc};
 use tessera_credentials::sts::new_long_term_access_key;
 use tessera_credentials::{MasterKey, Sealer, Secret};
@@ -526,20 +524,8 @@ async fn manages_users_and_groups_with_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manages_users_and_groups_with_postgresql() {
-    let server = std::env::var("TESSERA_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let admin = PgConnectOptions::from_str(&server).unwrap();
-    let mut conn = admin.connect().await.unwrap_or_else(|e| {
-        panic!(
-            "no PostgreSQL at {server} ({e}); run the tests with tests/run.sh, which \
-             provides one, or set TESSERA_TEST_DATABASE_URL"
-        )
-    });
-    let name = format!("tessera_ram_test_{:016x}", rand::random::<u64>());
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .unwrap();
-    let url = admin.clone().database(&name).to_url_lossy().to_string();
+    let postgres = support::Postgres::create("tessera_ram_test").await;
+    let url = postgres.url.clone();
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -555,10 +541,5 @@ async fn manages_users_and_groups_with_postgresql() {
     h.store.close().await;
     running.shutdown().await;
 
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .await
-    .unwrap();
-    conn.close().await.unwrap();
+    postgres.drop_database().await;
 }

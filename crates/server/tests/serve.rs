@@ -3,9 +3,10 @@
 //! `tessera_server::run` on a real listener, checked with real clients: tonic-health's and
 //! the reflection client over gRPC, hyper over HTTP, on the same port.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::path::Path;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -13,8 +14,6 @@ use base64::Engine as _;
 use http_body_util::{BodyExt as _, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions as _, Connection as _, Executor as _};
 use tessera_credentials::{MasterKey, Sealer, Secret};
 use tessera_server::{Config, ServerError};
 use tessera_store::{
@@ -374,48 +373,9 @@ async fn configured_master_key_and_operator_key_write_no_files() {
     assert!(!error.to_string().contains(&master));
 }
 
-/// PostgreSQL from `$TESSERA_TEST_DATABASE_URL`, else 127.0.0.1:5432; a fresh database per
-/// test. Fails (does not skip) without PostgreSQL: `tests/run.sh` always provides one.
-struct Postgres {
-    admin: PgConnectOptions,
-    name: String,
-    url: String,
-}
-
-impl Postgres {
-    async fn create() -> Postgres {
-        let server = std::env::var("TESSERA_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let admin = PgConnectOptions::from_str(&server).unwrap();
-        let mut conn = admin.connect().await.unwrap_or_else(|e| {
-            panic!(
-                "no PostgreSQL at {server} ({e}); run the tests with tests/run.sh, which \
-                 provides one, or set TESSERA_TEST_DATABASE_URL"
-            )
-        });
-        let name = format!("tessera_server_test_{:016x}", rand::random::<u64>());
-        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
-        let url = admin.clone().database(&name).to_url_lossy().to_string();
-        Postgres { admin, name, url }
-    }
-
-    async fn drop_database(self) {
-        let mut conn = self.admin.connect().await.unwrap();
-        conn.execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        )))
-        .await
-        .unwrap();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_with_postgresql_and_restarts_idempotently() {
-    let postgres = Postgres::create().await;
+    let postgres = support::Postgres::create("tessera_server_test").await;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let config = Config {

@@ -1,12 +1,16 @@
 //! Shared pieces of the server's integration tests: a pass-through codec (so a test sends
-//! exactly the message bytes it signed) and a server started on 127.0.0.1:0.
+//! exactly the message bytes it signed), a server started on 127.0.0.1:0, and a fresh
+//! PostgreSQL database.
 #![allow(dead_code)]
 
 use std::marker::PhantomData;
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use prost::bytes::{Buf as _, BufMut as _};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions as _, Connection as _, Executor as _};
 use tessera_server::{Config, ServerError};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -107,5 +111,44 @@ pub async fn start(config: Config) -> Running {
         addr,
         stop: Some(stop),
         handle,
+    }
+}
+
+/// PostgreSQL from `$TESSERA_TEST_DATABASE_URL`, else 127.0.0.1:5432; a fresh database per
+/// test. Fails (does not skip) without PostgreSQL: `tests/run.sh` always provides one.
+pub struct Postgres {
+    admin: PgConnectOptions,
+    name: String,
+    pub url: String,
+}
+
+impl Postgres {
+    pub async fn create(prefix: &str) -> Postgres {
+        let server = std::env::var("TESSERA_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let admin = PgConnectOptions::from_str(&server).unwrap();
+        let mut conn = admin.connect().await.unwrap_or_else(|e| {
+            panic!(
+                "no PostgreSQL at {server} ({e}); run the tests with tests/run.sh, which \
+                 provides one, or set TESSERA_TEST_DATABASE_URL"
+            )
+        });
+        let name = format!("{prefix}_{:016x}", rand::random::<u64>());
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let url = admin.clone().database(&name).to_url_lossy().to_string();
+        Postgres { admin, name, url }
+    }
+
+    pub async fn drop_database(self) {
+        let mut conn = self.admin.connect().await.unwrap();
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        )))
+        .await
+        .unwrap();
     }
 }
