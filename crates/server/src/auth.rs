@@ -76,7 +76,7 @@ use tessera_credentials::{
     TokenVerifier,
 };
 use tessera_iam::{AccountId, Caller, ErrorKind};
-use tessera_policy::{Limits, PolicyKind};
+use tessera_policy::{Limits, PolicyKind, PolicyLabel, PolicySet};
 use tessera_store::{
     AccessKeyStatus, AccountStatus, AccountStore, KeyStore, RoleStore, SqlStore, SystemStore,
     UserStore,
@@ -368,7 +368,10 @@ impl Authenticator {
                         "The security token is malformed: bad session policy.",
                     )
                 })?;
-                Some(Arc::new(parsed.policy))
+                Some(Arc::new(PolicySet::new([(
+                    PolicyLabel::new("session"),
+                    &parsed.policy,
+                )])))
             }
         };
         let revoked = self

@@ -404,7 +404,7 @@ struct Resolved {
     caller: Caller,
     compiled: Option<Arc<CompiledPrincipal>>,
     /// The session policy of the caller's own role session (about itself only).
-    session: Option<PolicySet>,
+    session: Option<Arc<PolicySet>>,
     /// `acs:PrincipalARN` replaced by this ARN alone (plain roles).
     principal_arn_override: Option<String>,
     /// No token, so no issue time (ARN-named role sessions).
@@ -469,7 +469,7 @@ impl AuthorizerService {
         facts.secure_transport = subject.secure_transport;
         let empty = PolicySet::empty();
         let identity = resolved.compiled.as_ref().map_or(&empty, |c| &c.identity);
-        let permissions = Permissions::new(identity, resolved.session.as_ref());
+        let permissions = Permissions::new(identity, resolved.session.as_deref());
         let mut results = Vec::with_capacity(items.len());
         let mut matches = Vec::new();
         for item in items {
@@ -542,7 +542,7 @@ impl AuthorizerService {
         let empty = PolicySet::empty();
         let (own, session) = self.caller_policies(auth).await?;
         let identity = own.as_ref().map_or(&empty, |c| &c.identity);
-        let permissions = Permissions::new(identity, session.as_ref());
+        let permissions = Permissions::new(identity, session.as_deref());
         let context = auth.caller.context(&auth.facts());
         let resource = named.arn();
         let request = Request::new(row.action, &resource, &context);
@@ -555,7 +555,7 @@ impl AuthorizerService {
     async fn caller_policies(
         &self,
         auth: &Authenticated,
-    ) -> Result<(Option<Arc<CompiledPrincipal>>, Option<PolicySet>), Error> {
+    ) -> Result<(Option<Arc<CompiledPrincipal>>, Option<Arc<PolicySet>>), Error> {
         caller_policies(&self.cache, auth).await
     }
 
@@ -697,7 +697,7 @@ impl AuthorizerService {
 pub(crate) async fn caller_policies(
     cache: &PrincipalCache,
     auth: &Authenticated,
-) -> Result<(Option<Arc<CompiledPrincipal>>, Option<PolicySet>), Error> {
+) -> Result<(Option<Arc<CompiledPrincipal>>, Option<Arc<PolicySet>>), Error> {
     let key = match &auth.caller {
         Caller::User { account, name, .. } => PrincipalKey::user(account.clone(), name),
         Caller::RoleSession {
@@ -719,14 +719,11 @@ pub(crate) async fn caller_policies(
     Ok((Some(own), session_policy(auth)))
 }
 
-/// The session policy of the caller's security token, compiled.
-fn session_policy(auth: &Authenticated) -> Option<PolicySet> {
+/// The session policy of the caller's security token (compiled by the authentication layer).
+fn session_policy(auth: &Authenticated) -> Option<Arc<PolicySet>> {
     match &auth.credential {
-        Credential::SecurityToken {
-            session_policy: Some(policy),
-            ..
-        } => Some(PolicySet::new([(PolicyLabel::new("session"), &**policy)])),
-        _ => None,
+        Credential::SecurityToken { session_policy, .. } => session_policy.clone(),
+        Credential::AccessKey { .. } => None,
     }
 }
 

@@ -19,8 +19,9 @@ pub enum Credential {
         token_id: String,
         access_key_id: String,
         expires_at: Timestamp,
-        /// The session policy the token carries, parsed (`None`: the role's full permissions).
-        session_policy: Option<Arc<tessera_policy::Policy>>,
+        /// The session policy the token carries, compiled once when the token is verified
+        /// (`None`: the role's full permissions).
+        session_policy: Option<Arc<tessera_policy::PolicySet>>,
     },
 }
 

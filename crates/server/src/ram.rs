@@ -69,7 +69,7 @@ impl RamService {
         let (own, session) = caller_policies(&self.cache, auth).await.map_err(err)?;
         let empty = PolicySet::empty();
         let identity = own.as_ref().map_or(&empty, |c| &c.identity);
-        let permissions = Permissions::new(identity, session.as_ref());
+        let permissions = Permissions::new(identity, session.as_deref());
         let context = auth.caller.context(&auth.facts());
         authorize_operation(row, &auth.caller, &permissions, target, &context)
             .and_then(tessera_iam::Authorization::require)
