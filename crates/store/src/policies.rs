@@ -29,8 +29,8 @@ use crate::model::{
     PolicyVersion, RotateStrategy, Target,
 };
 use crate::sql::{
-    SqlStore, db_error, exists_or_db_error, get, get_time, is_unique_violation, name_key,
-    new_numeric_id, page_bounds, paged, timestamp,
+    SqlStore, db_error, exists_or_db_error, get, get_time, name_key, new_numeric_id, page_bounds,
+    paged, timestamp,
 };
 
 /// Policies, versions and attachments.
@@ -876,13 +876,7 @@ impl PolicyStore for SqlStore {
         .bind(w.now)
         .execute(&mut *w.tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                Error::already_exists(t.attachment)
-            } else {
-                db_error("attach policy", &e)
-            }
-        })?;
+        .map_err(exists_or_db_error(t.attachment, "attach policy"))?;
         w.changed(Some(account), t.change, &name_key(t.name))
             .await?;
         w.commit_with(()).await
