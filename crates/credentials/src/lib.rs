@@ -11,6 +11,7 @@ mod secret;
 pub mod signature;
 pub mod sts;
 pub mod token;
+pub mod totp;
 
 pub use expiration::{format_expiration, parse_expiration};
 pub use password::{PasswordError, check_strength, hash_password, verify_password};
