@@ -102,7 +102,7 @@ async fn serve(
     let invalidation = tokio::spawn(follow_changes(feed, cache.clone(), authenticator.clone()));
     let ram = tower::Layer::layer(
         &authenticated,
-        ram::RamService::new(cache.clone()).into_server(),
+        ram::RamService::new(cache.clone(), boot.sealer.clone()).into_server(),
     );
     let authorizer = tower::Layer::layer(
         &authenticated,

@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::http;
 use tonic::transport::Endpoint;
 
 /// Sends `Vec<u8>` as the message bytes; decodes the answer as `R`.
@@ -151,4 +152,270 @@ impl Postgres {
         .await
         .unwrap();
     }
+}
+
+/// How a [`SignedChannel`] proves who it is.
+#[derive(Clone)]
+pub enum ClientCredential {
+    /// ACS3-HMAC-SHA256 over the message with an access key; with `security_token` for an
+    /// `STS.` key.
+    AccessKey {
+        id: String,
+        secret: tessera_credentials::Secret,
+        security_token: Option<String>,
+    },
+    /// `authorization: Bearer <token>`.
+    Bearer(String),
+}
+
+/// A channel that authenticates every call, so the generated clients
+/// (`tessera_proto::v1::ram_client::RamClient::new(signed)`, …) can be used as is: a signed
+/// call's body is buffered, its one message signed with `sign_grpc` and the metadata added.
+#[derive(Clone)]
+pub struct SignedChannel {
+    inner: tonic::transport::Channel,
+    authority: String,
+    credential: ClientCredential,
+}
+
+impl SignedChannel {
+    pub async fn connect(addr: SocketAddr, credential: ClientCredential) -> SignedChannel {
+        let inner = Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        SignedChannel {
+            inner,
+            authority: addr.to_string(),
+            credential,
+        }
+    }
+
+    /// The same connection with another credential.
+    pub fn with(&self, credential: ClientCredential) -> SignedChannel {
+        SignedChannel {
+            inner: self.inner.clone(),
+            authority: self.authority.clone(),
+            credential,
+        }
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl tower::Service<http::Request<tonic::body::Body>> for SignedChannel {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = BoxError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        tower::Service::poll_ready(&mut self.inner, cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        use http_body_util::BodyExt as _;
+        // The clone is not ready; the ready one (`self.inner`) is the one to call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let authority = self.authority.clone();
+        let credential = self.credential.clone();
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            let body = match credential {
+                ClientCredential::Bearer(token) => {
+                    parts.headers.insert(
+                        http::header::AUTHORIZATION,
+                        http::HeaderValue::try_from(format!("Bearer {token}"))?,
+                    );
+                    body
+                }
+                ClientCredential::AccessKey {
+                    id,
+                    secret,
+                    security_token,
+                } => {
+                    let bytes = body.collect().await?.to_bytes();
+                    let message = bytes.get(5..).unwrap_or_default();
+                    let metadata = tessera_credentials::signature::sign_grpc(
+                        parts.uri.path(),
+                        &authority,
+                        message,
+                        &id,
+                        &secret,
+                        security_token.as_deref(),
+                        jiff::Timestamp::now(),
+                        &tessera_credentials::signature::new_nonce(&mut rand::rng()),
+                    )?;
+                    for (name, value) in metadata {
+                        parts.headers.insert(
+                            http::HeaderName::try_from(name)?,
+                            http::HeaderValue::try_from(value)?,
+                        );
+                    }
+                    tonic::body::Body::new(http_body_util::Full::new(bytes))
+                }
+            };
+            let response = inner
+                .call(http::Request::from_parts(parts, body))
+                .await?;
+            Ok(response)
+        })
+    }
+}
+
+/// The database a [`TestServer`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server with its data directory and database, the operator account's root
+/// credential as a [`SignedChannel`], and a direct store handle (for arranging state the API
+/// under test cannot, and for checking what was stored).
+pub struct TestServer {
+    pub running: Running,
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    pub store: tessera_store::SqlStore,
+    pub sealer: tessera_credentials::Sealer,
+    pub operator: tessera_store::AccountId,
+    pub operator_key_id: String,
+    pub operator_key_secret: tessera_credentials::Secret,
+    /// Signed with the operator's root access key.
+    pub root: SignedChannel,
+    postgres: Option<Postgres>,
+}
+
+impl TestServer {
+    /// Starts a server on `backend` (PostgreSQL: a fresh database named after `prefix`).
+    pub async fn start(backend: Backend, prefix: &str) -> TestServer {
+        Self::start_with(backend, prefix, |_| {}).await
+    }
+
+    /// The same, with `configure` adjusting the config first.
+    pub async fn start_with(
+        backend: Backend,
+        prefix: &str,
+        configure: impl FnOnce(&mut Config),
+    ) -> TestServer {
+        use base64::Engine as _;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let postgres = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(Postgres::create(prefix).await),
+        };
+        let mut config = Config {
+            data_dir: data.clone(),
+            database_url: postgres.as_ref().map(|p| p.url.clone()),
+            database_max_connections: if postgres.is_some() { 4 } else { 5 },
+            ..Config::default()
+        };
+        configure(&mut config);
+        let url = config.effective_database_url();
+        let running = start(config).await;
+        let text = std::fs::read_to_string(data.join("operator.json")).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let master = base64::engine::general_purpose::STANDARD
+            .decode(
+                std::fs::read_to_string(data.join("master.key"))
+                    .unwrap()
+                    .trim(),
+            )
+            .unwrap();
+        let operator_key_id = json["AccessKeyId"].as_str().unwrap().to_owned();
+        let operator_key_secret =
+            tessera_credentials::Secret::from(json["AccessKeySecret"].as_str().unwrap());
+        let root = SignedChannel::connect(
+            running.addr,
+            ClientCredential::AccessKey {
+                id: operator_key_id.clone(),
+                secret: operator_key_secret.clone(),
+                security_token: None,
+            },
+        )
+        .await;
+        TestServer {
+            store: tessera_store::SqlStore::connect(&tessera_store::StoreConfig::new(&url))
+                .await
+                .unwrap(),
+            sealer: tessera_credentials::Sealer::new(
+                tessera_credentials::MasterKey::new(1, &master).unwrap(),
+            ),
+            operator: tessera_store::AccountId::parse(json["AccountId"].as_str().unwrap())
+                .unwrap(),
+            operator_key_id,
+            operator_key_secret,
+            root,
+            running,
+            dir,
+            url,
+            postgres,
+        }
+    }
+
+    /// A channel on this server signed with `id`/`secret`.
+    pub fn signed(&self, id: &str, secret: &tessera_credentials::Secret) -> SignedChannel {
+        self.root.with(ClientCredential::AccessKey {
+            id: id.to_owned(),
+            secret: secret.clone(),
+            security_token: None,
+        })
+    }
+
+    /// A new long-term access key for `user` (or the root when `None`) of `account`, sealed as
+    /// the server seals them, written straight to the store; returns a channel signed with it.
+    pub async fn key_for(
+        &self,
+        account: &tessera_store::AccountId,
+        user: Option<&str>,
+    ) -> (String, tessera_credentials::Secret, SignedChannel) {
+        use tessera_store::KeyStore as _;
+        let pair = tessera_credentials::sts::new_long_term_access_key(&mut rand::rng());
+        let sealed_secret = self
+            .sealer
+            .seal(&pair.secret, format!("access-key:{}", pair.id).as_bytes())
+            .unwrap();
+        self.store
+            .create_access_key(
+                account,
+                user,
+                &tessera_store::NewAccessKey {
+                    id: pair.id.clone(),
+                    sealed_secret,
+                },
+            )
+            .await
+            .unwrap();
+        let channel = self.signed(&pair.id, &pair.secret);
+        (pair.id, pair.secret, channel)
+    }
+
+    /// Stops the server and drops its database.
+    pub async fn stop(self) {
+        self.store.close().await;
+        self.running.shutdown().await;
+        if let Some(postgres) = self.postgres {
+            postgres.drop_database().await;
+        }
+    }
+}
+
+/// Asserts that `result` failed with `grpc` and a message `"<code>: …"` (RAM's error code
+/// first, as every Tessera status message is written).
+#[track_caller]
+pub fn assert_code<T: std::fmt::Debug>(result: Result<T, Status>, grpc: tonic::Code, code: &str) {
+    let status = result.expect_err("the call should fail");
+    assert_eq!(status.code(), grpc, "{status:?}");
+    assert!(
+        status.message().starts_with(&format!("{code}: ")),
+        "expected {code}: {status:?}"
+    );
 }
