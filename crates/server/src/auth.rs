@@ -457,6 +457,19 @@ impl Authenticator {
             .map(|(name, value)| (name.as_str(), value.as_bytes()))
             .chain(std::iter::once(("host", authority.as_bytes())));
         let request = SignedRequest::parse("POST", path, "", metadata, message)?;
+        self.authenticate_request(&request, now).await
+    }
+
+    /// Authenticates a parsed signed request — an ACS3 call over gRPC metadata, or an Alibaba
+    /// API request (RPC v1 or ACS3) such as the Authorizer's signed-request subjects: the
+    /// signature with the key's secret (an `STS.` key's derived one, with its token), the key's
+    /// and account's status, then the clock window and the nonce (remembered only once
+    /// everything else verified, so a forged request cannot burn a nonce).
+    pub async fn authenticate_request(
+        &self,
+        request: &SignedRequest,
+        now: Timestamp,
+    ) -> Result<(Caller, Credential), AuthError> {
         let key_id = request.access_key_id();
         if is_sts_access_key_id(key_id) {
             let Some(token) = request.security_token() else {

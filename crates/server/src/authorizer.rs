@@ -25,8 +25,19 @@
 //! The caller is authorized before the subject is loaded, so an unauthorized caller cannot
 //! probe which principals exist.
 //!
-//! Subjects given as `security_token` or `signed_request` answer `UNIMPLEMENTED` for now: they
-//! need the authentication layer's verification functions.
+//! # Subjects that prove possession
+//!
+//! A subject given as a `security_token` or a `signed_request` (the Alibaba API request, RPC v1
+//! or ACS3, as it reached the asking service) is verified exactly as the authentication layer
+//! verifies callers ([`Authenticator::authenticate_bearer`],
+//! [`Authenticator::authenticate_request`]: signature, expiry, revocation, key and account
+//! status, the clock window and the nonce — so a signed request decides once). The verified
+//! principal is then decided for with everything its credential carries: a role session's issue
+//! time, source identity and session policy, the access key id. Who may ask follows the same
+//! rule as for ARNs: about itself always, otherwise `tessera:Authorize` in the subject's
+//! account. A subject that fails verification answers `UNAUTHENTICATED` with the subject's error
+//! code and a message starting `Subject:` (the asking service is authenticated; its client is
+//! not), so the service can pass the refusal on.
 //!
 //! # Choices
 //!
@@ -61,6 +72,7 @@ use tessera_proto::v1::authorizer_server::{Authorizer, AuthorizerServer};
 use tessera_store::{FeedWatcher, Revision};
 use tonic::{Request as GrpcRequest, Response, Status};
 
+use crate::auth::{AuthError, Authenticator};
 use crate::caller::{self, Authenticated, Credential};
 use crate::principals::{CompiledPrincipal, PrincipalCache, PrincipalKey};
 
@@ -77,15 +89,19 @@ pub const MAX_DOCUMENTS: usize = 100;
 #[derive(Debug, Clone)]
 pub struct AuthorizerService {
     cache: PrincipalCache,
+    /// Verifies subjects given as a security token or a signed request.
+    authenticator: Arc<Authenticator>,
     feed: Option<FeedWatcher>,
     wait_timeout: Duration,
 }
 
 impl AuthorizerService {
-    /// A service deciding from `cache` (and its store), without a change feed.
-    pub fn new(cache: PrincipalCache) -> AuthorizerService {
+    /// A service deciding from `cache` (and its store), without a change feed, verifying
+    /// credential subjects with `authenticator`.
+    pub fn new(cache: PrincipalCache, authenticator: Arc<Authenticator>) -> AuthorizerService {
         AuthorizerService {
             cache,
+            authenticator,
             feed: None,
             wait_timeout: DEFAULT_WAIT,
         }
@@ -149,7 +165,7 @@ impl Authorizer for AuthorizerService {
             .item
             .as_ref()
             .ok_or_else(|| err(Error::missing("Item")))?;
-        let subject = subject_arn(req.subject.as_ref())?;
+        let subject = subject(req.subject.as_ref())?;
         let decided = self
             .decide(
                 auth,
@@ -173,7 +189,7 @@ impl Authorizer for AuthorizerService {
     ) -> Result<Response<pb::BatchAuthorizeResponse>, Status> {
         let auth = caller::authenticated(&request)?;
         let req = request.get_ref();
-        let subject = subject_arn(req.subject.as_ref())?;
+        let subject = subject(req.subject.as_ref())?;
         let decided = self
             .decide(
                 auth,
@@ -196,8 +212,8 @@ impl Authorizer for AuthorizerService {
         if req.principal_arn.is_empty() {
             return Err(err(Error::missing("PrincipalArn")));
         }
-        let subject = SubjectArn {
-            arn: &req.principal_arn,
+        let subject = Subject {
+            kind: SubjectKind::Arn(&req.principal_arn),
             source_ip: "",
             secure_transport: false,
         };
@@ -235,31 +251,48 @@ impl Authorizer for AuthorizerService {
 
 // --- subjects ---
 
-/// The subject of a decision, named by ARN, with the transport facts the asking service saw.
-struct SubjectArn<'a> {
-    arn: &'a str,
+/// The subject of a decision, with the transport facts the asking service saw.
+struct Subject<'a> {
+    kind: SubjectKind<'a>,
     source_ip: &'a str,
     secure_transport: bool,
 }
 
-fn subject_arn(subject: Option<&pb::Subject>) -> Result<SubjectArn<'_>, Status> {
-    let subject = subject.ok_or_else(|| err(Error::missing("Subject")))?;
-    match &subject.kind {
-        Some(pb::subject::Kind::PrincipalArn(arn)) => Ok(SubjectArn {
-            arn,
-            source_ip: &subject.source_ip,
-            secure_transport: subject.secure_transport,
-        }),
-        Some(pb::subject::Kind::SecurityToken(_)) => Err(Status::unimplemented(
-            "NotImplemented: subjects given as a security token are not supported yet; name the \
-             principal by ARN (principal_arn)",
-        )),
-        Some(pb::subject::Kind::SignedRequest(_)) => Err(Status::unimplemented(
-            "NotImplemented: subjects given as a signed request are not supported yet; name the \
-             principal by ARN (principal_arn)",
-        )),
-        None => Err(err(Error::missing("Subject"))),
+enum SubjectKind<'a> {
+    Arn(&'a str),
+    SecurityToken(&'a str),
+    SignedRequest(&'a pb::SignedHttpRequest),
+}
+
+fn subject(subject: Option<&pb::Subject>) -> Result<Subject<'_>, Status> {
+    let given = subject.ok_or_else(|| err(Error::missing("Subject")))?;
+    let kind = match &given.kind {
+        Some(pb::subject::Kind::PrincipalArn(arn)) => SubjectKind::Arn(arn),
+        Some(pb::subject::Kind::SecurityToken(token)) if !token.is_empty() => {
+            SubjectKind::SecurityToken(token)
+        }
+        Some(pb::subject::Kind::SecurityToken(_)) => {
+            return Err(err(Error::missing("SecurityToken")));
+        }
+        Some(pb::subject::Kind::SignedRequest(request)) => SubjectKind::SignedRequest(request),
+        None => return Err(err(Error::missing("Subject"))),
+    };
+    Ok(Subject {
+        kind,
+        source_ip: &given.source_ip,
+        secure_transport: given.secure_transport,
+    })
+}
+
+/// A subject's credential failed verification: `UNAUTHENTICATED` (or the store's
+/// unavailability) with the subject's code, the message saying it is about the subject.
+fn subject_refused(e: &AuthError) -> Status {
+    AuthError {
+        grpc: e.grpc,
+        code: e.code.clone(),
+        message: format!("Subject: {}", e.message),
     }
+    .to_status()
 }
 
 /// A principal named by ARN.
@@ -331,6 +364,28 @@ impl Named {
             });
         }
         Err(bad())
+    }
+
+    /// The verified caller as a name (`None` for callers that are no principal of an account).
+    fn of(caller: &Caller) -> Option<Named> {
+        match caller {
+            Caller::Root { account } => Some(Named::Root(account.clone())),
+            Caller::User { account, name, .. } => Some(Named::User {
+                account: account.clone(),
+                name: name.clone(),
+            }),
+            Caller::RoleSession {
+                account,
+                role_name,
+                session_name,
+                ..
+            } => Some(Named::Session {
+                account: account.clone(),
+                role: role_name.clone(),
+                session: session_name.clone(),
+            }),
+            Caller::Service { .. } | Caller::Federated { .. } => None,
+        }
     }
 
     fn account(&self) -> &tessera_iam::AccountId {
@@ -409,6 +464,9 @@ struct Resolved {
     principal_arn_override: Option<String>,
     /// No token, so no issue time (ARN-named role sessions).
     drop_token_keys: bool,
+    /// A verified credential subject: its request facts (access key id, MFA) are the ones
+    /// the context gets.
+    verified: Option<Authenticated>,
     principal: pb::Principal,
 }
 
@@ -435,7 +493,7 @@ impl AuthorizerService {
         &self,
         auth: &Authenticated,
         operation: &str,
-        subject: &SubjectArn<'_>,
+        subject: &Subject<'_>,
         items: &[pb::AuthorizeItem],
         min_revision: u64,
         explain: bool,
@@ -443,15 +501,30 @@ impl AuthorizerService {
         if items.len() > MAX_ITEMS {
             return Err(err(too_many("Items", MAX_ITEMS)));
         }
-        let named = Named::parse(subject.arn).map_err(err)?;
         let source_ip = parse_source_ip(subject.source_ip).map_err(err)?;
         let min_revision = i64::try_from(min_revision)
             .map(Revision)
             .map_err(|_| err(Error::range("MinRevision", 0, i64::MAX)))?;
+        let verified = self
+            .verify(auth, subject, source_ip)
+            .await
+            .map_err(|e| subject_refused(&e))?;
+        let named = match (&subject.kind, &verified) {
+            (SubjectKind::Arn(arn), _) => Named::parse(arn).map_err(err)?,
+            (_, Some(verified)) => Named::of(&verified.caller).ok_or_else(|| {
+                err(Error::no_permission(
+                    tessera_iam::authorize::NO_PERMISSION_MESSAGE,
+                ))
+            })?,
+            (_, None) => return Err(err(Error::internal())),
+        };
 
-        let about_self = named
-            .probe(auth.received_at)
-            .is_some_and(|p| p.same_principal(&auth.caller));
+        let about_self = match &verified {
+            Some(verified) => verified.caller.same_principal(&auth.caller),
+            None => named
+                .probe(auth.received_at)
+                .is_some_and(|p| p.same_principal(&auth.caller)),
+        };
         if !about_self {
             self.authorize_asker(auth, operation, &named)
                 .await
@@ -459,12 +532,16 @@ impl AuthorizerService {
         }
 
         let waited = self.wait(min_revision).await.map_err(err)?;
-        let resolved = self
-            .resolve(auth, &named, about_self, min_revision)
-            .await
-            .map_err(err)?;
+        let resolved = match verified {
+            Some(verified) => self.resolve_verified(verified, min_revision).await,
+            None => self.resolve(auth, &named, about_self, min_revision).await,
+        }
+        .map_err(err)?;
 
-        let mut facts = RequestFacts::at(auth.received_at);
+        let mut facts = match &resolved.verified {
+            Some(verified) => verified.facts(),
+            None => RequestFacts::at(auth.received_at),
+        };
         facts.source_ip = source_ip;
         facts.secure_transport = subject.secure_transport;
         let empty = PolicySet::empty();
@@ -596,6 +673,87 @@ impl AuthorizerService {
         }
     }
 
+    /// Verifies a credential subject as the authentication layer verifies callers; `None` for
+    /// a subject named by ARN.
+    async fn verify(
+        &self,
+        auth: &Authenticated,
+        subject: &Subject<'_>,
+        source_ip: Option<IpAddr>,
+    ) -> Result<Option<Authenticated>, AuthError> {
+        let now = auth.received_at;
+        let (caller, credential) = match subject.kind {
+            SubjectKind::Arn(_) => return Ok(None),
+            SubjectKind::SecurityToken(token) => {
+                self.authenticator.authenticate_bearer(token, now).await?
+            }
+            SubjectKind::SignedRequest(request) => {
+                let headers = request
+                    .headers
+                    .iter()
+                    .map(|h| (h.name.as_str(), h.value.as_bytes()));
+                let parsed = tessera_credentials::SignedRequest::parse(
+                    &request.method,
+                    &request.path,
+                    &request.query,
+                    headers,
+                    &request.body,
+                )?;
+                self.authenticator
+                    .authenticate_request(&parsed, now)
+                    .await?
+            }
+        };
+        Ok(Some(Authenticated {
+            caller,
+            credential,
+            received_at: now,
+            source_ip,
+            secure_transport: subject.secure_transport,
+            user_agent: None,
+            mfa_present: false,
+        }))
+    }
+
+    /// A verified credential subject: its own policies and, for a role session, the session
+    /// policy its token carries.
+    async fn resolve_verified(
+        &self,
+        verified: Authenticated,
+        min_revision: Revision,
+    ) -> Result<Resolved, Error> {
+        let key = match &verified.caller {
+            Caller::User { account, name, .. } => Some(PrincipalKey::user(account.clone(), name)),
+            Caller::RoleSession {
+                account, role_name, ..
+            } => Some(PrincipalKey::role(account.clone(), role_name)),
+            _ => None,
+        };
+        let compiled = match key {
+            Some(key) => Some(self.load(&key, min_revision).await.map_err(|e| {
+                // Deleted since it authenticated: it holds no permissions.
+                if e.kind() == tessera_iam::ErrorKind::NotFound {
+                    Error::no_permission(tessera_iam::authorize::NO_PERMISSION_MESSAGE)
+                } else {
+                    e
+                }
+            })?),
+            None => None,
+        };
+        let principal = crate::sts::caller_identity(&verified.caller)
+            .principal
+            .ok_or_else(Error::internal)?;
+        Ok(Resolved {
+            caller: verified.caller.clone(),
+            compiled,
+            session: session_policy(&verified),
+            principal_arn_override: None,
+            drop_token_keys: false,
+            principal,
+            verified: Some(verified),
+        })
+    }
+
     async fn resolve(
         &self,
         auth: &Authenticated,
@@ -623,6 +781,7 @@ impl AuthorizerService {
                 session: None,
                 principal_arn_override: None,
                 drop_token_keys: false,
+                verified: None,
                 principal: principal(account.root_arn(), "Account", account.as_str().to_owned()),
             },
             (Named::User { .. }, Some(user)) => {
@@ -634,6 +793,7 @@ impl AuthorizerService {
                     session: None,
                     principal_arn_override: None,
                     drop_token_keys: false,
+                    verified: None,
                 }
             }
             (Named::Role { .. }, Some(role)) => Resolved {
@@ -650,6 +810,7 @@ impl AuthorizerService {
                 principal: principal(role.arn(), "Role", role.id.clone()),
                 compiled: compiled.clone(),
                 session: None,
+                verified: None,
             },
             (Named::Session { session, .. }, Some(role)) => {
                 // About itself: the caller's own session (issue time, source identity, session
@@ -683,6 +844,7 @@ impl AuthorizerService {
                     session: session_policy,
                     principal_arn_override: None,
                     drop_token_keys,
+                    verified: None,
                 }
             }
             (_, None) => return Err(Error::internal()),

@@ -106,7 +106,7 @@ async fn serve(
     );
     let authorizer = tower::Layer::layer(
         &authenticated,
-        authorizer::AuthorizerService::new(cache)
+        authorizer::AuthorizerService::new(cache, authenticator.clone())
             .with_feed(watcher)
             .into_server(),
     );

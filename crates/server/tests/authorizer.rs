@@ -147,8 +147,28 @@ fn authorize_request(arn: &str, item: pb::AuthorizeItem, explain: bool) -> pb::A
     }
 }
 
+/// An authenticator over `store` (for subjects given as credentials; these tests name
+/// subjects by ARN).
+fn authenticator(store: &SqlStore) -> std::sync::Arc<tessera_server::auth::Authenticator> {
+    let sealer = tessera_credentials::Sealer::new(
+        tessera_credentials::MasterKey::new(1, &[7u8; 32]).unwrap(),
+    );
+    let sts = tessera_credentials::StsKeyDerivation::new(tessera_credentials::Secret::new(
+        [9u8; 32].to_vec(),
+    ))
+    .unwrap();
+    std::sync::Arc::new(tessera_server::auth::Authenticator::new(
+        store.clone(),
+        sealer,
+        sts,
+    ))
+}
+
 fn service(store: &SqlStore) -> AuthorizerService {
-    AuthorizerService::new(PrincipalCache::new(store.clone(), 1000))
+    AuthorizerService::new(
+        PrincipalCache::new(store.clone(), 1000),
+        authenticator(store),
+    )
 }
 
 fn decision(result: &pb::AuthorizeResult) -> pb::Decision {
@@ -626,7 +646,9 @@ async fn authorize_scenario(store: &SqlStore) {
             ))
             .await
             .unwrap_err();
-        assert_eq!(status.code(), tonic::Code::Unimplemented);
+        // Verified like a caller's credential (tests/authorize_subjects.rs has the rest).
+        assert_eq!(status.code(), tonic::Code::Unauthenticated, "{status:?}");
+        assert!(status.message().contains("Subject:"), "{status:?}");
     }
 
     // Context: the subject's facts reach conditions; caller-supplied Tessera keys do not.
@@ -835,7 +857,7 @@ async fn min_revision_scenario(store: &SqlStore) {
             ..FeedOptions::default()
         },
     );
-    let svc = AuthorizerService::new(cache.clone())
+    let svc = AuthorizerService::new(cache.clone(), authenticator(store))
         .with_feed(feed.watcher())
         .with_wait_timeout(Duration::from_secs(5));
     let invalidation = tokio::spawn(run_invalidation(feed, cache));
