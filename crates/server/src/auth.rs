@@ -28,7 +28,13 @@
 //!     token. Caller: [`Caller::RoleSession`].
 //!   - A security token sent with a long-term key is refused
 //!     (`InvalidSecurityToken.MismatchWithAccessKey`).
-//! - No `authorization`: `MissingSignature`. Another scheme: `InvalidSignatureMethod`.
+//! - No `authorization`, on a TLS connection whose client certificate names a principal
+//!   ([`crate::tls`]): that principal — the account's root or a user, which must exist in an
+//!   active account (cached like access keys, evicted with the account's keys).
+//!   Caller: [`Caller::Root`] or [`Caller::User`].
+//! - No `authorization` otherwise: `MissingSignature`. Another scheme: `InvalidSignatureMethod`.
+//!
+//! Requests on TLS connections carry `acs:SecureTransport = true`.
 //!
 //! # Codes chosen where the contract leaves a choice
 //!
@@ -91,6 +97,7 @@ use tower::{Layer, Service};
 
 use crate::bootstrap::access_key_context;
 use crate::caller::{Authenticated, Credential};
+use crate::tls::TlsConnection;
 
 /// The `iss` of the security tokens this deployment issues and accepts.
 pub const TOKEN_ISSUER: &str = "tessera";
@@ -186,6 +193,12 @@ impl From<TokenError> for AuthError {
     }
 }
 
+/// A client certificate's principal, looked up.
+struct CertificateEntry {
+    account: AccountId,
+    caller: Caller,
+}
+
 /// A looked-up long-term access key.
 struct KeyEntry {
     account: AccountId,
@@ -211,6 +224,8 @@ pub struct Authenticator {
     sts_keys: StsKeyDerivation,
     replay: ReplayGuard,
     keys: moka::future::Cache<String, Arc<KeyEntry>>,
+    /// Principals of client certificates (principal ARN → caller).
+    certificates: moka::future::Cache<String, Arc<CertificateEntry>>,
     verifier: RwLock<Option<Arc<VerifierSnapshot>>>,
     reload: tokio::sync::Mutex<()>,
     clock: Clock,
@@ -233,6 +248,10 @@ impl Authenticator {
             sts_keys,
             replay: ReplayGuard::default(),
             keys: moka::future::Cache::builder()
+                .max_capacity(ACCESS_KEY_CACHE_CAPACITY)
+                .time_to_live(ACCESS_KEY_CACHE_TTL)
+                .build(),
+            certificates: moka::future::Cache::builder()
                 .max_capacity(ACCESS_KEY_CACHE_CAPACITY)
                 .time_to_live(ACCESS_KEY_CACHE_TTL)
                 .build(),
@@ -269,6 +288,15 @@ impl Authenticator {
             .collect();
         for key_id in stale {
             self.keys.invalidate(key_id.as_str()).await;
+        }
+        let stale: Vec<Arc<String>> = self
+            .certificates
+            .iter()
+            .filter(|(_, entry)| entry.account == *account)
+            .map(|(arn, _)| arn)
+            .collect();
+        for arn in stale {
+            self.certificates.invalidate(arn.as_str()).await;
         }
     }
 
@@ -524,6 +552,70 @@ impl Authenticator {
         Ok((caller, credential))
     }
 
+    /// Authenticates the principal a verified client certificate names (an ARN checked by
+    /// [`crate::tls`]): the account's root or one of its users.
+    pub async fn authenticate_certificate(
+        &self,
+        principal_arn: &str,
+    ) -> Result<(Caller, Credential), AuthError> {
+        let entry = self
+            .certificates
+            .try_get_with_by_ref(
+                principal_arn,
+                self.load_certificate_principal(principal_arn),
+            )
+            .await
+            .map_err(|e| AuthError::clone(&e))?;
+        let credential = Credential::ClientCertificate {
+            principal_arn: principal_arn.to_owned(),
+        };
+        Ok((entry.caller.clone(), credential))
+    }
+
+    async fn load_certificate_principal(
+        &self,
+        principal_arn: &str,
+    ) -> Result<Arc<CertificateEntry>, AuthError> {
+        let unknown = || {
+            AuthError::unauthenticated(
+                "InvalidClientCertificate.PrincipalNotFound",
+                "The principal the client certificate names does not exist.",
+            )
+        };
+        let (account, resource) = principal_arn
+            .strip_prefix("acs:ram::")
+            .and_then(|rest| rest.split_once(':'))
+            .ok_or_else(unknown)?;
+        let account = AccountId::parse(account).map_err(|_| unknown())?;
+        let status = match self.store.get_account(&account).await {
+            Ok(a) => a.status,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Err(unknown()),
+            Err(e) => return Err(AuthError::store(&e)),
+        };
+        if status != AccountStatus::Active {
+            return Err(AuthError::unauthenticated(
+                "InvalidClientCertificate.Inactive",
+                "The account of the client certificate's principal is suspended.",
+            ));
+        }
+        let caller = match resource.strip_prefix("user/") {
+            None if resource == "root" => Caller::Root {
+                account: account.clone(),
+            },
+            None => return Err(unknown()),
+            Some(name) => match self.store.get_user(&account, name).await {
+                Ok(user) => Caller::User {
+                    account: account.clone(),
+                    user_id: user.id,
+                    name: user.name,
+                },
+                Err(e) if e.kind() == ErrorKind::NotFound => return Err(unknown()),
+                Err(e) => return Err(AuthError::store(&e)),
+            },
+        };
+        Ok(Arc::new(CertificateEntry { account, caller }))
+    }
+
     /// The long-term key `key_id`, from the cache or the store.
     async fn access_key(&self, key_id: &str) -> Result<Arc<KeyEntry>, AuthError> {
         self.keys
@@ -604,7 +696,9 @@ impl Authenticator {
     ) -> Result<http::Request<Body>, AuthError> {
         let received_at = self.now();
         let (mut parts, body) = request.into_parts();
+        let tls = parts.extensions.get::<TlsConnection>().cloned();
         let authorization = match parts.headers.get(http::header::AUTHORIZATION) {
+            None if tls.as_ref().is_some_and(|t| t.client_principal.is_some()) => None,
             None => {
                 return Err(AuthError::unauthenticated(
                     "MissingSignature",
@@ -612,13 +706,18 @@ impl Authenticator {
                      (a Bearer security token or an ACS3-HMAC-SHA256 signature).",
                 ));
             }
-            Some(value) => value.to_str().map_err(|_| {
+            Some(value) => Some(value.to_str().map_err(|_| {
                 SignatureError::InvalidParameter("header authorization is not valid UTF-8".into())
-            })?,
+            })?),
         };
-        let authorization = authorization.trim();
+        let certificate = tls.as_ref().and_then(|t| t.client_principal.as_deref());
+        let authorization = authorization.map(str::trim).unwrap_or_default();
         let scheme = authorization.split_whitespace().next().unwrap_or_default();
-        let (body, (caller, credential)) = if scheme.eq_ignore_ascii_case("bearer") {
+        let (body, (caller, credential)) = if let (true, Some(principal)) =
+            (authorization.is_empty(), certificate)
+        {
+            (body, self.authenticate_certificate(principal).await?)
+        } else if scheme.eq_ignore_ascii_case("bearer") {
             let token = authorization[scheme.len()..].trim();
             (body, self.authenticate_bearer(token, received_at).await?)
         } else if scheme.starts_with("ACS3-") {
@@ -649,7 +748,7 @@ impl Authenticator {
             credential,
             received_at,
             source_ip: peer_ip(&parts.extensions),
-            secure_transport: false,
+            secure_transport: tls.is_some(),
             user_agent: parts
                 .headers
                 .get(http::header::USER_AGENT)

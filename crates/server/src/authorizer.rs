@@ -885,7 +885,7 @@ pub(crate) async fn caller_policies(
 fn session_policy(auth: &Authenticated) -> Option<Arc<PolicySet>> {
     match &auth.credential {
         Credential::SecurityToken { session_policy, .. } => session_policy.clone(),
-        Credential::AccessKey { .. } => None,
+        Credential::AccessKey { .. } | Credential::ClientCertificate { .. } => None,
     }
 }
 

@@ -23,6 +23,8 @@ pub enum Credential {
         /// (`None`: the role's full permissions).
         session_policy: Option<Arc<tessera_policy::PolicySet>>,
     },
+    /// A verified TLS client certificate naming the principal (mTLS, see [`crate::tls`]).
+    ClientCertificate { principal_arn: String },
 }
 
 /// The authenticated caller of one request and the facts of the request that conditions see.
@@ -47,10 +49,11 @@ impl Authenticated {
         facts.secure_transport = self.secure_transport;
         facts.user_agent = self.user_agent.as_deref();
         facts.mfa_present = self.mfa_present;
-        facts.access_key_id = Some(match &self.credential {
+        facts.access_key_id = match &self.credential {
             Credential::AccessKey { access_key_id }
-            | Credential::SecurityToken { access_key_id, .. } => access_key_id,
-        });
+            | Credential::SecurityToken { access_key_id, .. } => Some(access_key_id),
+            Credential::ClientCertificate { .. } => None,
+        };
         facts
     }
 }

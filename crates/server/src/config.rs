@@ -11,6 +11,9 @@
 //! | `operator_access_key_id` | `TESSERA_OPERATOR_ACCESS_KEY_ID` | generated on first start |
 //! | `operator_access_key_secret` | `TESSERA_OPERATOR_ACCESS_KEY_SECRET` | generated on first start |
 //! | `shutdown_grace_seconds` | `TESSERA_SHUTDOWN_GRACE_SECONDS` | 10 |
+//! | `tls_cert` | `TESSERA_TLS_CERT` | none: plaintext (PEM certificate chain file) |
+//! | `tls_key` | `TESSERA_TLS_KEY` | none (PEM private key file; with `tls_cert`) |
+//! | `tls_client_ca` | `TESSERA_TLS_CLIENT_CA` | none: no client certificates (PEM CA file; mTLS) |
 
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -41,6 +44,9 @@ const ENV_KEYS: &[&str] = &[
     "operator_access_key_id",
     "operator_access_key_secret",
     "shutdown_grace_seconds",
+    "tls_cert",
+    "tls_key",
+    "tls_client_ca",
 ];
 
 /// The server's configuration. `Debug` redacts the secrets and the database URL (which may
@@ -63,6 +69,8 @@ pub struct Config {
     pub operator_access_key_secret: Option<Secret>,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_grace: Duration,
+    /// TLS (and mTLS) on the port; `None`: plaintext.
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 impl Default for Config {
@@ -76,6 +84,7 @@ impl Default for Config {
             operator_access_key_id: None,
             operator_access_key_secret: None,
             shutdown_grace: Duration::from_secs(10),
+            tls: None,
         }
     }
 }
@@ -97,6 +106,7 @@ impl fmt::Debug for Config {
                 &self.operator_access_key_secret,
             )
             .field("shutdown_grace", &self.shutdown_grace)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -146,6 +156,12 @@ struct Raw {
     #[serde(default, deserialize_with = "string_like")]
     operator_access_key_secret: Option<String>,
     shutdown_grace_seconds: u64,
+    #[serde(default)]
+    tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    tls_key: Option<PathBuf>,
+    #[serde(default)]
+    tls_client_ca: Option<PathBuf>,
 }
 
 impl Raw {
@@ -160,6 +176,9 @@ impl Raw {
             operator_access_key_id: None,
             operator_access_key_secret: None,
             shutdown_grace_seconds: d.shutdown_grace.as_secs(),
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
         }
     }
 }
@@ -223,6 +242,31 @@ impl Config {
                 "shutdown_grace_seconds must be at most 3600".into(),
             ));
         }
+        let given = |p: Option<PathBuf>| p.filter(|p| !p.as_os_str().is_empty());
+        let tls = match (
+            given(raw.tls_cert),
+            given(raw.tls_key),
+            given(raw.tls_client_ca),
+        ) {
+            (None, None, None) => None,
+            (Some(cert), Some(key), client_ca) => Some(crate::tls::TlsFiles {
+                cert,
+                key,
+                client_ca,
+            }),
+            (None, None, Some(_)) => {
+                return Err(ConfigError::Invalid(
+                    "tls_client_ca needs tls_cert and tls_key (client certificates are a TLS \
+                     feature)"
+                        .into(),
+                ));
+            }
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "tls_cert and tls_key (TESSERA_TLS_CERT/_KEY) go together".into(),
+                ));
+            }
+        };
         Ok(Config {
             listen: raw.listen,
             data_dir: raw.data_dir,
@@ -232,6 +276,7 @@ impl Config {
             operator_access_key_id,
             operator_access_key_secret,
             shutdown_grace: Duration::from_secs(raw.shutdown_grace_seconds),
+            tls,
         })
     }
 
@@ -326,6 +371,16 @@ mod tests {
         assert!(layered("master_key = \"!!!\"", &Overrides::default()).is_err());
         assert!(layered("lisen = \"x\"", &Overrides::default()).is_err());
         assert!(layered("operator_access_key_id = \"LTAIx\"", &Overrides::default()).is_err());
+        assert!(layered("tls_cert = \"c.pem\"", &Overrides::default()).is_err());
+        assert!(layered("tls_client_ca = \"ca.pem\"", &Overrides::default()).is_err());
+        let tls = layered(
+            "tls_cert = \"c.pem\"\ntls_key = \"k.pem\"\ntls_client_ca = \"ca.pem\"",
+            &Overrides::default(),
+        )
+        .unwrap()
+        .tls
+        .unwrap();
+        assert_eq!(tls.client_ca, Some(PathBuf::from("ca.pem")));
         let both = "operator_access_key_id = \"LTAIx\"\noperator_access_key_secret = \"s\"";
         let c = layered(both, &Overrides::default()).unwrap();
         assert!(!format!("{c:?}").contains("\"s\""));

@@ -15,6 +15,7 @@ mod http;
 pub mod principals;
 pub mod ram;
 pub mod sts;
+pub mod tls;
 
 use std::future::{Future, IntoFuture as _};
 use std::net::SocketAddr;
@@ -128,18 +129,28 @@ async fn serve(
     let local = listener
         .local_addr()
         .map_or_else(|_| String::from("?"), |a| a.to_string());
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let mut stopped = stopped;
-        let _ = stopped.wait_for(|s| *s).await;
-    });
-    let mut task = tokio::spawn(server.into_future());
+    let mut task = match &config.tls {
+        Some(files) => {
+            let acceptor = tls::acceptor(files)?;
+            tokio::spawn(tls::serve(listener, acceptor, app, stopped))
+        }
+        None => {
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
+            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let mut stopped = stopped;
+                let _ = stopped.wait_for(|s| *s).await;
+            });
+            tokio::spawn(server.into_future())
+        }
+    };
     tracing::info!(
         listen = %local,
+        tls = config.tls.is_some(),
+        client_certificates = config.tls.as_ref().is_some_and(|t| t.client_ca.is_some()),
         operator_account = %boot.operator_account.as_str(),
         kid = boot.signing_key.kid(),
         "tesserad is serving gRPC and HTTP"

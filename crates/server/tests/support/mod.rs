@@ -82,6 +82,8 @@ impl Running {
 }
 
 pub async fn start(config: Config) -> Running {
+    let config_has_tls = config.tls.is_some();
+    let operator_file = config.data_dir.join("operator.json");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -89,8 +91,22 @@ pub async fn start(config: Config) -> Running {
         let _ = stopped.await;
     }));
     let deadline = Instant::now() + Duration::from_secs(30);
+    // Over TLS the probe below cannot speak plaintext; the listener is bound already, so
+    // clients simply wait for the server to start accepting once bootstrap wrote the
+    // operator's credential.
     loop {
         assert!(!handle.is_finished(), "run returned before serving");
+        if config_has_tls {
+            let written = std::fs::read_to_string(&operator_file)
+                .ok()
+                .is_some_and(|t| serde_json::from_str::<serde_json::Value>(&t).is_ok());
+            if written {
+                break;
+            }
+            assert!(Instant::now() < deadline, "server not ready within 30 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
         if let Ok(channel) = Endpoint::from_shared(format!("http://{addr}"))
             .unwrap()
             .connect()
@@ -188,6 +204,20 @@ impl SignedChannel {
         SignedChannel {
             inner,
             authority: addr.to_string(),
+            credential,
+        }
+    }
+
+    /// Signs calls on an existing channel (e.g. a TLS one) that reaches the server as
+    /// `authority`.
+    pub fn over(
+        inner: tonic::transport::Channel,
+        authority: String,
+        credential: ClientCredential,
+    ) -> SignedChannel {
+        SignedChannel {
+            inner,
+            authority,
             credential,
         }
     }
