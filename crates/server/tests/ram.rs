@@ -387,15 +387,15 @@ async fn exercise(h: &Harness) {
         Code::FailedPrecondition,
         "DeleteConflict.Group.User",
     );
-    // Not implemented yet.
-    let unimplemented = h
+    // Roles are served too (tests/ram_roles_policies.rs covers them).
+    let nameless = h
         .root::<_, pb::RoleResponse>(CREATE_ROLE, &pb::CreateRoleRequest::default())
         .await
         .unwrap_err();
-    assert_eq!(
-        unimplemented.code(),
-        Code::Unimplemented,
-        "{unimplemented:?}"
+    assert_eq!(nameless.code(), Code::InvalidArgument, "{nameless:?}");
+    assert!(
+        nameless.message().starts_with("MissingRoleName: "),
+        "{nameless:?}"
     );
 
     // A user with an access key but no policies is refused …
