@@ -282,6 +282,35 @@ impl Error {
         )
     }
 
+    /// `InvalidParameter.Password.TooWeak`: the password breaks the password policy; `reason`
+    /// says which rule (never the password itself).
+    pub fn password_too_weak(reason: &str) -> Error {
+        Error::new(
+            ErrorKind::InvalidParameter,
+            "InvalidParameter.Password.TooWeak",
+            format!("The password is too weak: {reason}."),
+        )
+    }
+
+    /// `InvalidParameter.AuthenticationCode.Format`: an MFA authentication code (`field`) is
+    /// not 6 digits.
+    pub fn authentication_code_format(field: &str) -> Error {
+        Error::new(
+            ErrorKind::InvalidParameter,
+            "InvalidParameter.AuthenticationCode.Format",
+            format!("The parameter - \"{field}\" MUST be 6 numbers."),
+        )
+    }
+
+    /// `CheckAuthenticationCodeFail` (403): the MFA authentication codes are not the device's.
+    pub fn check_authentication_code_fail() -> Error {
+        Error::new(
+            ErrorKind::PermissionDenied,
+            "CheckAuthenticationCodeFail",
+            "The MFA authentication codes are not correct.",
+        )
+    }
+
     /// `NoPermission` (403).
     pub fn no_permission(message: impl Into<Cow<'static, str>>) -> Error {
         Error::new(ErrorKind::PermissionDenied, "NoPermission", message)
@@ -393,6 +422,24 @@ mod tests {
             (
                 Error::no_permission("x"),
                 "NoPermission",
+                403,
+                GrpcCode::PermissionDenied,
+            ),
+            (
+                Error::password_too_weak("it must have at least 8 characters"),
+                "InvalidParameter.Password.TooWeak",
+                400,
+                GrpcCode::InvalidArgument,
+            ),
+            (
+                Error::authentication_code_format("AuthenticationCode1"),
+                "InvalidParameter.AuthenticationCode.Format",
+                400,
+                GrpcCode::InvalidArgument,
+            ),
+            (
+                Error::check_authentication_code_fail(),
+                "CheckAuthenticationCodeFail",
                 403,
                 GrpcCode::PermissionDenied,
             ),

@@ -48,6 +48,12 @@ pub fn access_key_context(key_id: &str) -> Vec<u8> {
     format!("access-key:{key_id}").into_bytes()
 }
 
+/// The sealing context of a virtual MFA device's TOTP seed: its serial number
+/// (`acs:ram::<account>:mfa/<name>`, as created), so a seed cannot be moved to another device.
+pub fn mfa_seed_context(serial_number: &str) -> Vec<u8> {
+    format!("mfa-device:{serial_number}").into_bytes()
+}
+
 /// The sealing context of a signing key's private key.
 pub fn signing_key_context(kid: &str) -> Vec<u8> {
     format!("signing-key:{kid}").into_bytes()

@@ -50,6 +50,8 @@ pub struct AccountUsage {
     pub custom_policies: u32,
     pub access_keys: u32,
     pub virtual_mfa_devices: u32,
+    /// Virtual MFA devices bound to a user.
+    pub virtual_mfa_devices_in_use: u32,
 }
 
 fn account_from_row(row: &AnyRow) -> Result<Account> {
@@ -260,6 +262,13 @@ impl AccountStore for SqlStore {
             virtual_mfa_devices: self
                 .count(
                     "SELECT COUNT(*) AS n FROM virtual_mfa_devices WHERE account_id = $1",
+                    account,
+                )
+                .await?,
+            virtual_mfa_devices_in_use: self
+                .count(
+                    "SELECT COUNT(*) AS n FROM virtual_mfa_devices \
+                     WHERE account_id = $1 AND user_id IS NOT NULL",
                     account,
                 )
                 .await?,

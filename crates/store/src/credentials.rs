@@ -71,7 +71,10 @@ pub trait CredentialStore: Send + Sync {
         account: &AccountId,
         serial_number: &str,
     ) -> Result<MfaSecret>;
-    /// `BindMFADevice`, after the caller verified the two codes →
+    /// `BindMFADevice`, after the caller verified the two codes against `verified_seed` (the
+    /// sealed seed [`CredentialStore::virtual_mfa_device_seed`] gave it) →
+    /// `CheckAuthenticationCodeFail` if the device's seed is no longer that one (it was deleted
+    /// and recreated in between: the codes are not this device's),
     /// `EntityAlreadyExists.User.MFADevice` if the user has a device,
     /// `EntityAlreadyExists.VirtualMFADevice.User` if the device is bound to another user.
     async fn bind_mfa_device(
@@ -79,6 +82,7 @@ pub trait CredentialStore: Send + Sync {
         account: &AccountId,
         user: &str,
         serial_number: &str,
+        verified_seed: &[u8],
     ) -> Result<Committed<VirtualMfaDevice>>;
     /// `UnbindMFADevice` → the device, now unbound; `EntityNotExist.User.MFADevice` if the user
     /// has none.
@@ -484,11 +488,16 @@ impl CredentialStore for SqlStore {
         account: &AccountId,
         user: &str,
         serial_number: &str,
+        verified_seed: &[u8],
     ) -> Result<Committed<VirtualMfaDevice>> {
         let key = device_key(account, serial_number)?;
         let mut w = self.write().await?;
         let user_id = SqlStore::user_id(&mut w.tx, account, user).await?;
-        let (_, bound_to, _) = SqlStore::fetch_device(&mut w.tx, account, &key).await?;
+        // Writers are serialized, so the seed read here is the one the update below binds.
+        let (_, bound_to, sealed_seed) = SqlStore::fetch_device(&mut w.tx, account, &key).await?;
+        if sealed_seed != verified_seed {
+            return Err(Error::check_authentication_code_fail());
+        }
         if SqlStore::fetch_user_device(&mut w.tx, account, &user_id)
             .await?
             .is_some()

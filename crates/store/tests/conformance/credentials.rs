@@ -12,6 +12,7 @@ conformance!(
     mfa_device_lifecycle,
     mfa_device_names_and_serials,
     bind_conflicts,
+    bind_refuses_a_replaced_seed,
     mfa_device_quota,
     user_delete_conflicts_with_credentials,
     credentials_are_isolated_between_accounts,
@@ -236,7 +237,7 @@ async fn login_secret_for_sign_in(store: &SqlStore) {
         None
     );
     store
-        .bind_mfa_device(&a, "alice", &device.serial_number)
+        .bind_mfa_device(&a, "alice", &device.serial_number, b"sealed-seed-1")
         .await
         .unwrap();
     let mfa = store
@@ -274,7 +275,7 @@ async fn mfa_device_lifecycle(store: &SqlStore) {
     assert_eq!(store.get_user_mfa_device(&a, "alice").await.unwrap(), None);
 
     let bound = store
-        .bind_mfa_device(&a, "Alice", &created.serial_number)
+        .bind_mfa_device(&a, "Alice", &created.serial_number, b"seed")
         .await
         .unwrap()
         .value;
@@ -323,7 +324,7 @@ async fn mfa_device_lifecycle(store: &SqlStore) {
     );
     assert_code(
         store
-            .bind_mfa_device(&a, "alice", &created.serial_number)
+            .bind_mfa_device(&a, "alice", &created.serial_number, b"seed")
             .await,
         "EntityNotExist.VirtualMFADevice",
     );
@@ -431,29 +432,37 @@ async fn bind_conflicts(store: &SqlStore) {
         .unwrap()
         .value;
     store
-        .bind_mfa_device(&a, "alice", &d1.serial_number)
+        .bind_mfa_device(&a, "alice", &d1.serial_number, b"seed1")
         .await
         .unwrap();
     // Alice has a device already: the same one or another.
     assert_code(
-        store.bind_mfa_device(&a, "alice", &d1.serial_number).await,
+        store
+            .bind_mfa_device(&a, "alice", &d1.serial_number, b"seed1")
+            .await,
         "EntityAlreadyExists.User.MFADevice",
     );
     assert_code(
-        store.bind_mfa_device(&a, "alice", &d2.serial_number).await,
+        store
+            .bind_mfa_device(&a, "alice", &d2.serial_number, b"seed2")
+            .await,
         "EntityAlreadyExists.User.MFADevice",
     );
     // d1 is Alice's.
     assert_code(
-        store.bind_mfa_device(&a, "bob", &d1.serial_number).await,
+        store
+            .bind_mfa_device(&a, "bob", &d1.serial_number, b"seed1")
+            .await,
         "EntityAlreadyExists.VirtualMFADevice.User",
     );
     assert_code(
-        store.bind_mfa_device(&a, "ghost", &d2.serial_number).await,
+        store
+            .bind_mfa_device(&a, "ghost", &d2.serial_number, b"seed2")
+            .await,
         "EntityNotExist.User",
     );
     store
-        .bind_mfa_device(&a, "bob", &d2.serial_number)
+        .bind_mfa_device(&a, "bob", &d2.serial_number, b"seed2")
         .await
         .unwrap();
     assert_eq!(
@@ -479,7 +488,7 @@ async fn bind_conflicts(store: &SqlStore) {
         let a = a.clone();
         let serial = d3.serial_number.clone();
         tasks.push(tokio::spawn(async move {
-            store.bind_mfa_device(&a, &name, &serial).await
+            store.bind_mfa_device(&a, &name, &serial, b"seed3").await
         }));
     }
     let mut ok = 0;
@@ -490,6 +499,57 @@ async fn bind_conflicts(store: &SqlStore) {
         }
     }
     assert_eq!(ok, 1);
+}
+
+/// The device a bind verified its codes against may be deleted and recreated (same serial
+/// number, new seed) before the bind: the bind then refuses, as the codes are not the new
+/// device's.
+async fn bind_refuses_a_replaced_seed(store: &SqlStore) {
+    let a = account(store).await;
+    user(store, &a, "alice").await;
+    let device = store
+        .create_virtual_mfa_device(&a, "phone", b"old-seed")
+        .await
+        .unwrap()
+        .value;
+    let verified = store
+        .virtual_mfa_device_seed(&a, &device.serial_number)
+        .await
+        .unwrap();
+    store
+        .delete_virtual_mfa_device(&a, &device.serial_number)
+        .await
+        .unwrap();
+    let recreated = store
+        .create_virtual_mfa_device(&a, "Phone", b"new-seed")
+        .await
+        .unwrap()
+        .value;
+    assert_code(
+        store
+            .bind_mfa_device(&a, "alice", &recreated.serial_number, &verified.sealed_seed)
+            .await,
+        "CheckAuthenticationCodeFail",
+    );
+    assert_eq!(store.get_user_mfa_device(&a, "alice").await.unwrap(), None);
+    let usage = tessera_store::AccountStore::account_usage(store, &a)
+        .await
+        .unwrap();
+    assert_eq!(
+        (usage.virtual_mfa_devices, usage.virtual_mfa_devices_in_use),
+        (1, 0)
+    );
+    store
+        .bind_mfa_device(&a, "alice", &recreated.serial_number, b"new-seed")
+        .await
+        .unwrap();
+    let usage = tessera_store::AccountStore::account_usage(store, &a)
+        .await
+        .unwrap();
+    assert_eq!(
+        (usage.virtual_mfa_devices, usage.virtual_mfa_devices_in_use),
+        (1, 1)
+    );
 }
 
 async fn mfa_device_quota(store: &SqlStore) {
@@ -551,7 +611,7 @@ async fn user_delete_conflicts_with_credentials(store: &SqlStore) {
         .unwrap()
         .value;
     store
-        .bind_mfa_device(&a, "alice", &device.serial_number)
+        .bind_mfa_device(&a, "alice", &device.serial_number, b"seed")
         .await
         .unwrap();
     assert_code(
@@ -597,7 +657,7 @@ async fn credentials_are_isolated_between_accounts(store: &SqlStore) {
     // A's serial number means nothing in B.
     assert_code(
         store
-            .bind_mfa_device(&b, "alice", &device.serial_number)
+            .bind_mfa_device(&b, "alice", &device.serial_number, b"seed-a")
             .await,
         "EntityNotExist.VirtualMFADevice",
     );
@@ -614,7 +674,7 @@ async fn credentials_are_isolated_between_accounts(store: &SqlStore) {
         "EntityNotExist.VirtualMFADevice",
     );
     store
-        .bind_mfa_device(&a, "alice", &device.serial_number)
+        .bind_mfa_device(&a, "alice", &device.serial_number, b"seed-a")
         .await
         .unwrap();
     assert_eq!(store.get_user_mfa_device(&b, "alice").await.unwrap(), None);
@@ -654,7 +714,7 @@ async fn credential_writes_are_logged(store: &SqlStore) {
         .await
         .unwrap();
     let bound = store
-        .bind_mfa_device(&a, "alice", &d.value.serial_number)
+        .bind_mfa_device(&a, "alice", &d.value.serial_number, b"seed")
         .await
         .unwrap();
     let unbound = store.unbind_mfa_device(&a, "alice").await.unwrap();
@@ -697,7 +757,7 @@ async fn secrets_stay_out_of_debug_output(store: &SqlStore) {
         .unwrap()
         .value;
     store
-        .bind_mfa_device(&a, "alice", &device.serial_number)
+        .bind_mfa_device(&a, "alice", &device.serial_number, b"TOPSECRETSEED")
         .await
         .unwrap();
     let secret = store.login_secret(&a, "alice").await.unwrap().unwrap();
