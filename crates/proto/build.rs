@@ -4,6 +4,20 @@
 
 use std::path::PathBuf;
 
+/// Messages (and oneofs) with a secret field: passwords, access key secrets, security tokens,
+/// TOTP seeds and codes.
+const SECRET_BEARING: &[&str] = &[
+    "Subject",
+    "Subject.kind",
+    "CreateAccountResponse",
+    "CreateAccessKeyResponse",
+    "LoginProfileRequest",
+    "CreateVirtualMFADeviceResponse",
+    "BindMFADeviceRequest",
+    "Credentials",
+    "SignInRequest",
+];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let files = ["authorizer", "common", "operator", "ram", "sts"]
@@ -17,7 +31,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.join("tessera_v1_descriptor.bin"),
         prost::Message::encode_to_vec(&descriptors),
     )?;
-    tonic_prost_build::configure()
+    let mut config = tonic_prost_build::configure();
+    // Messages that carry secrets print them redacted: their `Debug` is written by hand in
+    // src/redact.rs.
+    for message in SECRET_BEARING {
+        config = config.skip_debug([format!(".tessera.v1.{message}")]);
+    }
+    config
         .build_client(true)
         .build_server(true)
         .compile_fds(descriptors)?;

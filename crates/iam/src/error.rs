@@ -341,8 +341,13 @@ impl std::error::Error for Error {}
 
 impl From<&tessera_policy::PolicyErrors> for Error {
     fn from(errors: &tessera_policy::PolicyErrors) -> Error {
+        // The code leads the message already (`<Code>: <Message>`): the message is the
+        // position and the reason.
         let first = errors.first();
-        Error::invalid(first.code.as_str(), first.to_string())
+        Error::invalid(
+            first.code.as_str(),
+            format!("{}: {}", first.position, first.message),
+        )
     }
 }
 

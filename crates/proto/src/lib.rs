@@ -4,6 +4,8 @@
 
 #![allow(clippy::all, clippy::pedantic, missing_debug_implementations)]
 
+mod redact;
+
 /// Package `tessera.v1`.
 pub mod v1 {
     tonic::include_proto!("tessera.v1");
