@@ -30,7 +30,11 @@ pub fn new_seed() -> Secret {
 
 /// The seed as authenticator apps take it typed in: RFC 4648 base32 without padding.
 pub fn seed_base32(seed: &Secret) -> Secret {
-    Secret::new(totp_rs::Secret::from(seed.expose().to_vec()).to_base32().into_bytes())
+    Secret::new(
+        totp_rs::Secret::from(seed.expose().to_vec())
+            .to_base32()
+            .into_bytes(),
+    )
 }
 
 /// The `otpauth://totp/...` URI a QR code carries (Google Authenticator's key-URI format):
@@ -70,7 +74,8 @@ fn is_code(code: &str) -> bool {
 }
 
 fn matches(totp: &Totp, code: &str, step: u64) -> bool {
-    totp.check(code, step.saturating_mul(STEP_SECONDS)).is_some()
+    totp.check(code, step.saturating_mul(STEP_SECONDS))
+        .is_some()
 }
 
 /// The code for `at` (what the authenticator app shows then). For tests and clients.

@@ -41,7 +41,9 @@ async fn generated_clients_sign_every_call() {
         tonic::Code::Unauthenticated,
         "SignatureDoesNotMatch",
     );
-    let bearer = server.root.with(ClientCredential::Bearer("not-a-token".into()));
+    let bearer = server
+        .root
+        .with(ClientCredential::Bearer("not-a-token".into()));
     let refused = RamClient::new(bearer)
         .get_user(pb::GetUserRequest {
             user_name: "alice".into(),

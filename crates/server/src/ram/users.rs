@@ -28,11 +28,7 @@ pub(super) async fn create_user(
         mobile_phone: given(req.mobile_phone),
         comments: given(req.comments),
     };
-    let committed = svc
-        .store()
-        .create_user(&account, &new)
-        .await
-        .map_err(err)?;
+    let committed = svc.store().create_user(&account, &new).await.map_err(err)?;
     Ok(Response::new(pb::UserResponse {
         user: Some(user(committed.value, None)),
         revision: revision(committed.revision),
@@ -112,11 +108,7 @@ pub(super) async fn list_users(
         .authorize(&request, "ListUsers", &Target::default())
         .await?;
     let page = page(request.into_inner().page);
-    let listed = svc
-        .store()
-        .list_users(&account, &page)
-        .await
-        .map_err(err)?;
+    let listed = svc.store().list_users(&account, &page).await.map_err(err)?;
     Ok(Response::new(pb::ListUsersResponse {
         users: listed.items.into_iter().map(|u| user(u, None)).collect(),
         is_truncated: listed.is_truncated,

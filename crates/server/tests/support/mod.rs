@@ -261,9 +261,7 @@ impl tower::Service<http::Request<tonic::body::Body>> for SignedChannel {
                     tonic::body::Body::new(http_body_util::Full::new(bytes))
                 }
             };
-            let response = inner
-                .call(http::Request::from_parts(parts, body))
-                .await?;
+            let response = inner.call(http::Request::from_parts(parts, body)).await?;
             Ok(response)
         })
     }
@@ -349,8 +347,7 @@ impl TestServer {
             sealer: tessera_credentials::Sealer::new(
                 tessera_credentials::MasterKey::new(1, &master).unwrap(),
             ),
-            operator: tessera_store::AccountId::parse(json["AccountId"].as_str().unwrap())
-                .unwrap(),
+            operator: tessera_store::AccountId::parse(json["AccountId"].as_str().unwrap()).unwrap(),
             operator_key_id,
             operator_key_secret,
             root,
