@@ -3,7 +3,8 @@
 //! HTTP routes. Today: `grpc.health.v1`, server reflection (v1 and v1alpha) over the
 //! `tessera.v1` descriptors, `tessera.v1.Sts` (`GetCallerIdentity`, `GetJwks`), `tessera.v1.Authorizer` and
 //! `tessera.v1.Ram` (users and groups so far; see [`ram`]) behind the authentication layer
-//! ([`auth`]), `GET /healthz` and `GET /.well-known/jwks.json`; the Operator service follows.
+//! ([`auth`]), `tessera.v1.Operator` ([`operator`]), `GET /healthz` and
+//! `GET /.well-known/jwks.json`.
 
 pub mod auth;
 pub mod authorizer;
@@ -12,6 +13,7 @@ pub mod caller;
 pub mod config;
 mod error;
 mod http;
+pub mod operator;
 pub mod principals;
 pub mod ram;
 pub mod sts;
@@ -32,7 +34,12 @@ pub use error::ServerError;
 
 /// The `tessera.v1` services this build serves, as the health service names them (reported
 /// SERVING alongside the overall `""`). Each service adds itself here when it lands.
-pub const SERVICES: &[&str] = &["tessera.v1.Sts", "tessera.v1.Authorizer", "tessera.v1.Ram"];
+pub const SERVICES: &[&str] = &[
+    "tessera.v1.Sts",
+    "tessera.v1.Authorizer",
+    "tessera.v1.Ram",
+    "tessera.v1.Operator",
+];
 
 /// Opens the database at `url` and applies every pending migration (forward-only).
 /// Returns the current change-log revision.
@@ -104,6 +111,15 @@ async fn serve(
         &authenticated,
         ram::RamService::new(cache.clone(), boot.sealer.clone()).into_server(),
     );
+    let operator = tower::Layer::layer(
+        &authenticated,
+        operator::OperatorService::new(
+            cache.clone(),
+            boot.sealer.clone(),
+            boot.operator_account.clone(),
+        )
+        .into_server(),
+    );
     let authorizer = tower::Layer::layer(
         &authenticated,
         authorizer::AuthorizerService::new(cache)
@@ -116,6 +132,7 @@ async fn serve(
         .add_service(sts)
         .add_service(authorizer)
         .add_service(ram)
+        .add_service(operator)
         .prepare()
         .into_axum_router();
     let app = http::app(
