@@ -24,6 +24,9 @@
 //! | [`ResourceKind::Account`] | `acs:ram::<a>:*` | account-level settings, `GetAccountSummary` |
 //! | [`ResourceKind::RoleArn`] | the `RoleArn`'s role (any account) | `AssumeRole` |
 //! | [`ResourceKind::Principal`] | the ARN of the principal asked about | `Authorize`, `SimulatePrincipalPolicy` |
+//! | [`ResourceKind::OperatedAccount`] | `acs:tessera::<a>:account/<AccountId>` | the operator's per-account operations |
+//! | [`ResourceKind::OperatedAccounts`] | `acs:tessera::<a>:account/*` | `CreateAccount`, `ListAccounts` |
+//! | [`ResourceKind::Platform`] | `acs:tessera::<a>:*` | signing keys, platform-wide `Authorize` grants |
 //!
 //! Decisions where RAM's table and the brief differ or are silent:
 //!
@@ -55,6 +58,16 @@
 //!   account).
 //! - `AssumeRole`'s row gives the identity side only; the decision is
 //!   [`crate::assume_role::assume_role`].
+//! - The operator's operations (`tessera:CreateAccount`, `tessera:GetAccount`, …) are only ever
+//!   called by principals of the platform operator's account; the server refuses everyone else
+//!   before this table is consulted (the table does not know which account is the operator's).
+//!   Their resources live in the caller's (the operator's) account under the `tessera` service:
+//!   `account/<AccountId>` for what acts on one tenant account (the id is validated first),
+//!   `account/*` for creating (the new id is not known yet) and listing accounts, and `*` for
+//!   platform-level operations (rotating the signing key, platform-wide `Authorize` grants,
+//!   whose principal lives in another account and so cannot be the resource). The operator's
+//!   root may do all of them; its users and roles need policies such as
+//!   `{"Effect":"Allow","Action":"tessera:ListAccounts","Resource":"acs:tessera::<op>:*"}`.
 //! - Names in parameters are validated (RAM's name rules) before ARNs are built from them, so a
 //!   name can never smuggle `*` or `:` into a resource.
 
@@ -117,6 +130,9 @@ pub enum ResourceKind {
     Account,
     RoleArn,
     Principal,
+    OperatedAccount,
+    OperatedAccounts,
+    Platform,
 }
 
 /// One row of the table.
@@ -147,6 +163,8 @@ pub struct Target<'a> {
     pub role_arn: Option<&'a str>,
     /// The principal an `Authorize`/`SimulatePrincipalPolicy` asks about; the caller when absent.
     pub principal: Option<&'a Caller>,
+    /// `AccountId`: the tenant account an operator operation acts on.
+    pub account_id: Option<&'a str>,
 }
 
 use Access::{List, Read, Write};
@@ -272,6 +290,15 @@ pub const OPERATIONS: &[Operation] = &[
     other(Api::Tessera, "SimulateCustomPolicy", "tessera:SimulateCustomPolicy", Read, Rule::Always, &[]),
     other(Api::Tessera, "ValidatePolicy", "tessera:ValidatePolicy", Read, Rule::Always, &[]),
     other(Api::Tessera, "GetJwks", "tessera:GetJwks", Read, Rule::Always, &[]),
+    // The platform operator's (callers of other accounts are refused before the table)
+    other(Api::Tessera, "CreateAccount", "tessera:CreateAccount", Write, Rule::Policies, &[K::OperatedAccounts]),
+    other(Api::Tessera, "GetAccount", "tessera:GetAccount", Read, Rule::Policies, &[K::OperatedAccount]),
+    other(Api::Tessera, "ListAccounts", "tessera:ListAccounts", List, Rule::Policies, &[K::OperatedAccounts]),
+    other(Api::Tessera, "SetAccountStatus", "tessera:SetAccountStatus", Write, Rule::Policies, &[K::OperatedAccount]),
+    other(Api::Tessera, "SetAccountQuota", "tessera:SetAccountQuota", Write, Rule::Policies, &[K::OperatedAccount]),
+    other(Api::Tessera, "RotateSigningKey", "tessera:RotateSigningKey", Write, Rule::Policies, &[K::Platform]),
+    other(Api::Tessera, "GrantPlatformAuthorize", "tessera:GrantPlatformAuthorize", Write, Rule::Policies, &[K::Platform]),
+    other(Api::Tessera, "RevokePlatformAuthorize", "tessera:RevokePlatformAuthorize", Write, Rule::Policies, &[K::Platform]),
 ];
 
 /// The row of operation `name` (exact spelling, as the `Action` parameter carries it).
@@ -427,6 +454,12 @@ fn resource(
             }
             serial.to_owned()
         }
+        K::OperatedAccount => {
+            let id = AccountId::parse(required(target.account_id, "AccountId")?)?;
+            format!("acs:tessera::{}:account/{id}", account!())
+        }
+        K::OperatedAccounts => format!("acs:tessera::{}:account/*", account!()),
+        K::Platform => format!("acs:tessera::{}:*", account!()),
     };
     Ok(Ok(built))
 }
@@ -506,6 +539,7 @@ mod tests {
             serial_number: Some("acs:ram::1111111111111111:mfa/phone"),
             role_arn: Some("acs:ram::2222222222222222:role/Deploy"),
             principal: Some(principal),
+            account_id: Some(B),
         }
     }
 
@@ -565,6 +599,8 @@ mod tests {
                 "Clear",
                 "Revoke",
                 "AssumeRole",
+                "Rotate",
+                "Grant",
             ];
             if row.name.starts_with("Get") {
                 assert_eq!(row.access, Read, "{}", row.name);
@@ -606,7 +642,11 @@ mod tests {
             for (kind, resource) in row.resources.iter().zip(&arns) {
                 let parsed = ResourceArn::parse(resource)
                     .unwrap_or_else(|| panic!("{}: {resource} is not an ARN", row.name));
-                assert_eq!(parsed.service, "ram", "{}: {resource}", row.name);
+                let service = match kind {
+                    K::OperatedAccount | K::OperatedAccounts | K::Platform => "tessera",
+                    _ => "ram",
+                };
+                assert_eq!(parsed.service, service, "{}: {resource}", row.name);
                 assert_eq!(parsed.region, "", "{}: {resource}", row.name);
                 let account = match kind {
                     K::RoleArn => B,
@@ -662,6 +702,28 @@ mod tests {
         assert_eq!(arns("Authorize", &bob, &t), [a("user/carol")]);
         assert_eq!(arns("RevokeRoleSessions", &bob, &t), [a("role/Deploy")]);
         assert!(arns("GetCallerIdentity", &bob, &t).is_empty());
+        let tessera = |rest: &str| format!("acs:tessera::{A}:{rest}");
+        assert_eq!(
+            arns("GetAccount", &bob, &t),
+            [tessera(&format!("account/{B}"))]
+        );
+        assert_eq!(
+            arns("SetAccountStatus", &bob, &t),
+            [tessera(&format!("account/{B}"))]
+        );
+        assert_eq!(
+            arns("SetAccountQuota", &bob, &t),
+            [tessera(&format!("account/{B}"))]
+        );
+        assert_eq!(arns("CreateAccount", &bob, &t), [tessera("account/*")]);
+        assert_eq!(arns("ListAccounts", &bob, &t), [tessera("account/*")]);
+        for name in [
+            "RotateSigningKey",
+            "GrantPlatformAuthorize",
+            "RevokePlatformAuthorize",
+        ] {
+            assert_eq!(arns(name, &bob, &t), [tessera("*")], "{name}");
+        }
 
         // Self-service defaults.
         let none = Target::default();
@@ -780,6 +842,35 @@ mod tests {
                 },
                 "NoPermission",
             ),
+            ("GetAccount", &bob, Target::default(), "MissingAccountId"),
+            (
+                "SetAccountStatus",
+                &bob,
+                Target {
+                    account_id: Some(""),
+                    ..Target::default()
+                },
+                "MissingAccountId",
+            ),
+            (
+                "SetAccountQuota",
+                &bob,
+                Target {
+                    account_id: Some("12*"),
+                    ..Target::default()
+                },
+                "InvalidParameter.AccountId.Format",
+            ),
+            (
+                "GetAccount",
+                &bob,
+                Target {
+                    account_id: Some("0111111111111111"),
+                    ..Target::default()
+                },
+                "InvalidParameter.AccountId.Format",
+            ),
+            ("ListAccounts", &svc, Target::default(), "NoPermission"),
         ];
         for (name, caller, target, code) in cases {
             assert_eq!(err(name, caller, target), code, "{name}");
@@ -817,6 +908,20 @@ mod tests {
             ("RevokeRoleSessions", allow("tessera:RevokeRoleSessions", "acs:ram:*:1111111111111111:role/Deploy"), true),
             ("RevokeRoleSessions", allow("ram:*", "*"), false),
             ("RevokeRoleSessions", allow("*", "*"), true),
+            ("ListAccounts", allow("tessera:ListAccounts", "acs:tessera::1111111111111111:*"), true),
+            ("ListAccounts", allow("tessera:ListAccounts", "acs:tessera:*:1111111111111111:account/*"), true),
+            ("ListAccounts", allow("tessera:GetAccount", "*"), false),
+            ("ListAccounts", allow("ram:*", "*"), false),
+            ("ListAccounts", allow("tessera:ListAccounts", "acs:tessera::2222222222222222:*"), false),
+            ("GetAccount", allow("tessera:GetAccount", "acs:tessera::1111111111111111:account/2222222222222222"), true),
+            ("GetAccount", allow("tessera:GetAccount", "acs:tessera::1111111111111111:account/3333333333333333"), false),
+            ("SetAccountStatus", allow("tessera:*", "acs:tessera::1111111111111111:account/*"), true),
+            ("SetAccountStatus", allow("tessera:GetAccount", "*"), false),
+            ("RotateSigningKey", allow("tessera:RotateSigningKey", "acs:tessera::1111111111111111:*"), true),
+            ("RotateSigningKey", allow("tessera:RotateSigningKey", "acs:tessera::1111111111111111:account/*"), false),
+            ("GrantPlatformAuthorize", allow("tessera:GrantPlatformAuthorize", "*"), true),
+            ("RevokePlatformAuthorize", allow("tessera:GrantPlatformAuthorize", "*"), false),
+            ("CreateAccount", allow("*", "*"), true),
         ];
         for (name, policies, allowed) in cases {
             let got = decide(name, &bob, &policies, &t).unwrap();
@@ -909,6 +1014,9 @@ mod tests {
             ("Authorize", bob.clone(), &all, about(&alice_b), Authorization::new(ImplicitDeny, Reason::CrossAccount)),
             ("Authorize", service(), &all, about(&alice_b), Authorization::new(Allow, Reason::Policies)),
             ("SimulatePrincipalPolicy", root.clone(), &none, about(&carol), Authorization::new(Allow, Reason::RootOfAccount)),
+            ("CreateAccount", root.clone(), &none, Target::default(), Authorization::new(Allow, Reason::RootOfAccount)),
+            ("CreateAccount", bob.clone(), &none, Target::default(), Authorization::new(ImplicitDeny, Reason::Policies)),
+            ("CreateAccount", service(), &all, Target::default(), Authorization::new(ImplicitDeny, Reason::NoAccount)),
             ("AssumeRole", bob.clone(), &all, role_in("acs:ram::2222222222222222:role/x"), Authorization::new(Allow, Reason::Policies)),
             ("AssumeRole", root.clone(), &all, role_in("acs:ram::1111111111111111:role/x"), Authorization::new(ImplicitDeny, Reason::RootCannotAssumeRole)),
         ];

@@ -94,6 +94,8 @@ pub enum Entity {
     GroupPolicy,
     RolePolicy,
     SigningKey,
+    /// A platform-wide `Authorize` grant (operator).
+    PlatformGrant,
 }
 
 impl Entity {
@@ -116,6 +118,7 @@ impl Entity {
             Entity::GroupPolicy => "Group.Policy",
             Entity::RolePolicy => "Role.Policy",
             Entity::SigningKey => "SigningKey",
+            Entity::PlatformGrant => "PlatformGrant",
         }
     }
 
@@ -138,6 +141,7 @@ impl Entity {
             Entity::GroupPolicy => "policy attachment of the group",
             Entity::RolePolicy => "policy attachment of the role",
             Entity::SigningKey => "signing key",
+            Entity::PlatformGrant => "platform-wide Authorize grant",
         }
     }
 }
@@ -311,6 +315,16 @@ impl Error {
         )
     }
 
+    /// `OperationDenied.<What>`: no caller may do this to this entity (the platform operator's
+    /// account cannot be suspended); not a permission question, so 409/`FAILED_PRECONDITION`.
+    pub fn operation_denied(code_suffix: &str, message: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(
+            ErrorKind::Conflict,
+            format!("OperationDenied.{code_suffix}"),
+            message,
+        )
+    }
+
     /// `NoPermission` (403).
     pub fn no_permission(message: impl Into<Cow<'static, str>>) -> Error {
         Error::new(ErrorKind::PermissionDenied, "NoPermission", message)
@@ -423,6 +437,18 @@ mod tests {
                 "DeleteConflict.User.AccessKey",
                 409,
                 GrpcCode::FailedPrecondition,
+            ),
+            (
+                Error::operation_denied("OperatorAccount", "x"),
+                "OperationDenied.OperatorAccount",
+                409,
+                GrpcCode::FailedPrecondition,
+            ),
+            (
+                Error::not_exist(Entity::PlatformGrant),
+                "EntityNotExist.PlatformGrant",
+                404,
+                GrpcCode::NotFound,
             ),
             (
                 Error::no_permission("x"),

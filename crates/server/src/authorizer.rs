@@ -19,9 +19,13 @@
 //! role session's session policy applies too. Otherwise the caller needs the operation's action
 //! (`tessera:Authorize` for Authorize/BatchAuthorize, `tessera:SimulatePrincipalPolicy`) on the
 //! subject's ARN, decided with the caller's own permissions (loaded through the same cache); the
-//! root identity of the subject's account is allowed. Asking across accounts needs a
-//! platform-wide grant from the operator, which does not exist yet: every cross-account
-//! question (and every question by a caller without an account) is refused with `NoPermission`.
+//! root identity of the subject's account is allowed. A caller the operator granted
+//! `Authorize` platform-wide (`Operator/GrantPlatformAuthorize`, to a user or a role — a role's
+//! sessions hold its grant) may ask about principals of every account; without such a grant
+//! every cross-account question (and every question by a caller without an account) is refused
+//! with `NoPermission`. Grants are cached per caller ([`PlatformGrants`]) and dropped whenever a
+//! grant, a user or a role changes (deleting a principal deletes its grant without a grant
+//! change of its own).
 //! The caller is authorized before the subject is loaded, so an unauthorized caller cannot
 //! probe which principals exist.
 //!
@@ -89,6 +93,7 @@ pub const MAX_DOCUMENTS: usize = 100;
 #[derive(Debug, Clone)]
 pub struct AuthorizerService {
     cache: PrincipalCache,
+    grants: PlatformGrants,
     /// Verifies subjects given as a security token or a signed request.
     authenticator: Arc<Authenticator>,
     feed: Option<FeedWatcher>,
@@ -100,6 +105,7 @@ impl AuthorizerService {
     /// credential subjects with `authenticator`.
     pub fn new(cache: PrincipalCache, authenticator: Arc<Authenticator>) -> AuthorizerService {
         AuthorizerService {
+            grants: PlatformGrants::new(cache.store().clone()),
             cache,
             authenticator,
             feed: None,
@@ -124,6 +130,11 @@ impl AuthorizerService {
 
     pub fn cache(&self) -> &PrincipalCache {
         &self.cache
+    }
+
+    /// The platform-grant cache, for the change feed to invalidate.
+    pub fn platform_grants(&self) -> &PlatformGrants {
+        &self.grants
     }
 
     /// The tonic service.
@@ -609,12 +620,15 @@ impl AuthorizerService {
             tracing::error!(operation, "no row in the operation table");
             Error::internal()
         })?;
-        // Across accounts only with a platform-wide grant from the operator, which is not
-        // built yet: refuse every cross-account question (and callers without an account).
+        let refused = || Error::no_permission(tessera_iam::authorize::NO_PERMISSION_MESSAGE);
+        // Across accounts only with a platform-wide grant from the operator (which covers the
+        // `tessera:Authorize` family only, not SimulatePrincipalPolicy).
+        let grantable = row.action == "tessera:Authorize";
         if auth.caller.account() != Some(named.account()) {
-            return Err(Error::no_permission(
-                tessera_iam::authorize::NO_PERMISSION_MESSAGE,
-            ));
+            if grantable && self.grants.allows(&auth.caller).await? {
+                return Ok(());
+            }
+            return Err(refused());
         }
         let empty = PolicySet::empty();
         let (own, session) = self.caller_policies(auth).await?;
@@ -623,9 +637,15 @@ impl AuthorizerService {
         let context = auth.caller.context(&auth.facts());
         let resource = named.arn();
         let request = Request::new(row.action, &resource, &context);
-        tessera_iam::authorize(&auth.caller, &permissions, &request)
-            .require()
-            .map(|_| ())
+        let decided = tessera_iam::authorize(&auth.caller, &permissions, &request).require();
+        match decided {
+            Ok(_) => Ok(()),
+            Err(e) if grantable && self.grants.allows(&auth.caller).await? => {
+                drop(e);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The authenticated caller's own policies (see [`caller_policies`]).
@@ -886,6 +906,49 @@ fn session_policy(auth: &Authenticated) -> Option<Arc<PolicySet>> {
     match &auth.credential {
         Credential::SecurityToken { session_policy, .. } => session_policy.clone(),
         Credential::AccessKey { .. } | Credential::ClientCertificate { .. } => None,
+    }
+}
+
+// --- platform grants ---
+
+/// How long a cached answer about a caller's platform grant lives at most (the change feed
+/// drops them sooner).
+const GRANT_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Whether callers hold the operator's platform-wide `Authorize` grant, cached per caller ARN.
+#[derive(Debug, Clone)]
+pub struct PlatformGrants {
+    store: tessera_store::SqlStore,
+    cache: moka::future::Cache<String, bool>,
+}
+
+impl PlatformGrants {
+    pub fn new(store: tessera_store::SqlStore) -> PlatformGrants {
+        PlatformGrants {
+            store,
+            cache: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(GRANT_CACHE_TTL)
+                .build(),
+        }
+    }
+
+    /// Whether `caller` (a user, or a role session through its role) holds a grant.
+    pub async fn allows(&self, caller: &Caller) -> Result<bool, Error> {
+        if !matches!(caller, Caller::User { .. } | Caller::RoleSession { .. }) {
+            return Ok(false);
+        }
+        use tessera_store::OperatorStore as _;
+        let arn = caller.arn();
+        self.cache
+            .try_get_with_by_ref(&arn, self.store.has_platform_authorize(&arn))
+            .await
+            .map_err(|e| (*e).clone())
+    }
+
+    /// Forgets every cached answer (a grant, a user or a role changed).
+    pub fn invalidate_all(&self) {
+        self.cache.invalidate_all();
     }
 }
 

@@ -3,7 +3,8 @@
 //! HTTP routes. Today: `grpc.health.v1`, server reflection (v1 and v1alpha) over the
 //! `tessera.v1` descriptors, `tessera.v1.Sts` (`GetCallerIdentity`, `GetJwks`), `tessera.v1.Authorizer` and
 //! `tessera.v1.Ram` (users and groups so far; see [`ram`]) behind the authentication layer
-//! ([`auth`]), `GET /healthz` and `GET /.well-known/jwks.json`; the Operator service follows.
+//! ([`auth`]), `tessera.v1.Operator` ([`operator`]), `GET /healthz` and
+//! `GET /.well-known/jwks.json`.
 
 pub mod auth;
 pub mod authorizer;
@@ -12,6 +13,7 @@ pub mod caller;
 pub mod config;
 mod error;
 mod http;
+pub mod operator;
 pub mod principals;
 pub mod ram;
 pub mod sts;
@@ -33,7 +35,12 @@ pub use error::ServerError;
 
 /// The `tessera.v1` services this build serves, as the health service names them (reported
 /// SERVING alongside the overall `""`). Each service adds itself here when it lands.
-pub const SERVICES: &[&str] = &["tessera.v1.Sts", "tessera.v1.Authorizer", "tessera.v1.Ram"];
+pub const SERVICES: &[&str] = &[
+    "tessera.v1.Sts",
+    "tessera.v1.Authorizer",
+    "tessera.v1.Ram",
+    "tessera.v1.Operator",
+];
 
 /// Opens the database at `url` and applies every pending migration (forward-only).
 /// Returns the current change-log revision.
@@ -100,16 +107,30 @@ async fn serve(
         .store
         .change_feed(from, tessera_store::FeedOptions::default());
     let watcher = feed.watcher();
-    let invalidation = tokio::spawn(follow_changes(feed, cache.clone(), authenticator.clone()));
+    let authorizer = authorizer::AuthorizerService::new(cache.clone(), authenticator.clone())
+        .with_feed(watcher);
+    let invalidation = tokio::spawn(follow_changes(
+        feed,
+        cache.clone(),
+        authenticator.clone(),
+        authorizer.platform_grants().clone(),
+    ));
     let ram = tower::Layer::layer(
         &authenticated,
         ram::RamService::new(cache.clone(), boot.sealer.clone()).into_server(),
     );
+    let operator = tower::Layer::layer(
+        &authenticated,
+        operator::OperatorService::new(
+            cache.clone(),
+            boot.sealer.clone(),
+            boot.operator_account.clone(),
+        )
+        .into_server(),
+    );
     let authorizer = tower::Layer::layer(
         &authenticated,
-        authorizer::AuthorizerService::new(cache, authenticator.clone())
-            .with_feed(watcher)
-            .into_server(),
+        authorizer.into_server(),
     );
     let grpc = tonic::service::Routes::new(health_service)
         .add_service(reflection_v1)
@@ -117,6 +138,7 @@ async fn serve(
         .add_service(sts)
         .add_service(authorizer)
         .add_service(ram)
+        .add_service(operator)
         .prepare()
         .into_axum_router();
     let app = http::app(
@@ -187,10 +209,19 @@ async fn follow_changes(
     mut feed: tessera_store::ChangeFeed,
     principals: principals::PrincipalCache,
     authenticator: Arc<auth::Authenticator>,
+    grants: authorizer::PlatformGrants,
 ) {
     use tessera_store::EntityKind;
     while let Some(changes) = feed.next().await {
         principals.invalidate(&changes).await;
+        if changes.iter().any(|c| {
+            matches!(
+                c.kind,
+                EntityKind::PlatformGrant | EntityKind::User | EntityKind::Role
+            )
+        }) {
+            grants.invalidate_all();
+        }
         for change in &changes {
             match change.kind {
                 EntityKind::AccessKey => authenticator.evict_access_key(&change.entity).await,

@@ -4,16 +4,29 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use tessera_iam::{AccountId, Entity, Error, QuotaName, Quotas, Result, names};
 
-use crate::model::{Account, AccountStatus, Committed, EntityKind, Page, Paged};
+use crate::keys::{ROOT_OWNER, validate_new_key};
+use crate::model::{
+    AccessKey, Account, AccountStatus, Committed, EntityKind, NewAccessKey, Page, Paged,
+};
 use crate::sql::{
-    SqlStore, db_error, exists_or_db_error, get, get_time, new_numeric_id, page_bounds, paged,
+    SqlStore, WriteTx, db_error, exists_or_db_error, get, get_time, new_numeric_id, page_bounds,
+    paged,
 };
 
 /// Accounts (tenants); operator-level.
 #[async_trait]
 pub trait AccountStore: Send + Sync {
-    /// Creates an active account with a fresh 16-digit id.
+    /// Creates an active account with a fresh 16-digit id. Names: 1–64 characters, no control
+    /// characters (`InvalidParameter.AccountName.Length` / `.InvalidChars`); not unique.
     async fn create_account(&self, name: &str) -> Result<Committed<Account>>;
+    /// [`AccountStore::create_account`] and the first access key of the new account's root
+    /// identity in one transaction: both exist, or (on any failure) neither. Changes:
+    /// [`EntityKind::Account`] and [`EntityKind::AccessKey`], at one revision.
+    async fn create_account_with_root_key(
+        &self,
+        name: &str,
+        key: &NewAccessKey,
+    ) -> Result<Committed<(Account, AccessKey)>>;
     async fn get_account(&self, account: &AccountId) -> Result<Account>;
     async fn list_accounts(&self, page: &Page) -> Result<Paged<Account>>;
     async fn set_account_status(
@@ -66,7 +79,38 @@ fn account_from_row(row: &AnyRow) -> Result<Account> {
     })
 }
 
+fn validate_account_name(name: &str) -> Result<()> {
+    let len = name.chars().count();
+    if !(1..=64).contains(&len) {
+        return Err(Error::length("AccountName", 1, 64));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::invalid_chars("AccountName"));
+    }
+    Ok(())
+}
+
 impl SqlStore {
+    /// Inserts an active account with a fresh id inside `w` and appends its change.
+    async fn insert_account(&self, w: &mut WriteTx, name: &str) -> Result<Account> {
+        let id = new_numeric_id();
+        let row = sqlx::query(
+            "INSERT INTO accounts (id, name, alias, status, created_at, updated_at) \
+             VALUES ($1, $2, NULL, 'Active', $3, $3) \
+             RETURNING id, name, alias, status, created_at, updated_at",
+        )
+        .bind(id.clone())
+        .bind(name.to_owned())
+        .bind(w.now)
+        .fetch_one(&mut *w.tx)
+        .await
+        .map_err(|e| db_error("create account", &e))?;
+        let account = account_from_row(&row)?;
+        w.changed(Some(&account.id), EntityKind::Account, &id)
+            .await?;
+        Ok(account)
+    }
+
     /// Fails with `EntityNotExist.Account` unless the account exists. Every tenant-scoped
     /// write calls this first, inside its transaction.
     pub(crate) async fn require_account(
@@ -121,30 +165,25 @@ impl SqlStore {
 #[async_trait]
 impl AccountStore for SqlStore {
     async fn create_account(&self, name: &str) -> Result<Committed<Account>> {
-        let len = name.chars().count();
-        if !(1..=64).contains(&len) {
-            return Err(Error::length("AccountName", 1, 64));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(Error::invalid_chars("AccountName"));
-        }
+        validate_account_name(name)?;
         let mut w = self.write().await?;
-        let id = new_numeric_id();
-        let row = sqlx::query(
-            "INSERT INTO accounts (id, name, alias, status, created_at, updated_at) \
-             VALUES ($1, $2, NULL, 'Active', $3, $3) \
-             RETURNING id, name, alias, status, created_at, updated_at",
-        )
-        .bind(id.clone())
-        .bind(name.to_owned())
-        .bind(w.now)
-        .fetch_one(&mut *w.tx)
-        .await
-        .map_err(|e| db_error("create account", &e))?;
-        let account = account_from_row(&row)?;
-        w.changed(Some(&account.id), EntityKind::Account, &id)
-            .await?;
+        let account = self.insert_account(&mut w, name).await?;
         w.commit_with(account).await
+    }
+
+    async fn create_account_with_root_key(
+        &self,
+        name: &str,
+        key: &NewAccessKey,
+    ) -> Result<Committed<(Account, AccessKey)>> {
+        validate_account_name(name)?;
+        validate_new_key(key)?;
+        let mut w = self.write().await?;
+        let account = self.insert_account(&mut w, name).await?;
+        let root_key = self
+            .insert_access_key(&mut w, &account.id, ROOT_OWNER.to_owned(), key)
+            .await?;
+        w.commit_with((account, root_key)).await
     }
 
     async fn get_account(&self, account: &AccountId) -> Result<Account> {

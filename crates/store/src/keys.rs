@@ -15,7 +15,7 @@ use tessera_iam::{AccountId, Entity, Error, Result};
 use crate::model::{
     AccessKey, AccessKeyOwner, AccessKeyStatus, AccountStatus, Committed, EntityKind, NewAccessKey,
 };
-use crate::sql::{SqlStore, db_error, get, get_opt_time, get_time, micros};
+use crate::sql::{SqlStore, WriteTx, db_error, get, get_opt_time, get_time, micros};
 
 /// Access keys. `user` is the owning user's name, or `None` for the account's root identity.
 ///
@@ -75,7 +75,7 @@ const KEY_COLUMNS: &str = "id, status, created_at, last_used_at";
 
 /// How an owner is matched in SQL: `COALESCE(user_id, '') = $owner`, where the root identity's
 /// owner key is `''` (user ids are never empty).
-const ROOT_OWNER: &str = "";
+pub(crate) const ROOT_OWNER: &str = "";
 
 fn key_from_row(row: &AnyRow) -> Result<AccessKey> {
     let status = AccessKeyStatus::parse(&get::<String>(row, "status")?).map_err(|_| {
@@ -88,6 +88,15 @@ fn key_from_row(row: &AnyRow) -> Result<AccessKey> {
         created_at: get_time(row, "created_at")?,
         last_used_at: get_opt_time(row, "last_used_at")?,
     })
+}
+
+/// The checks of a new key that need no database.
+pub(crate) fn validate_new_key(key: &NewAccessKey) -> Result<()> {
+    validate_key_id(&key.id)?;
+    if key.sealed_secret.is_empty() {
+        return Err(Error::missing("AccessKeySecret"));
+    }
+    Ok(())
 }
 
 fn validate_key_id(id: &str) -> Result<()> {
@@ -116,23 +125,17 @@ impl SqlStore {
             None => Ok(ROOT_OWNER.to_owned()),
         }
     }
-}
 
-#[async_trait]
-impl KeyStore for SqlStore {
-    async fn create_access_key(
+    /// Inserts an `Active` key of `owner` (a user id, or [`ROOT_OWNER`]) inside `w`, after the
+    /// owner's quota check (`LimitExceeded.User.AccessKey`), and appends its change. The
+    /// account must exist (checked by the caller in the same transaction).
+    pub(crate) async fn insert_access_key(
         &self,
+        w: &mut WriteTx,
         account: &AccountId,
-        user: Option<&str>,
+        owner: String,
         key: &NewAccessKey,
-    ) -> Result<Committed<AccessKey>> {
-        validate_key_id(&key.id)?;
-        if key.sealed_secret.is_empty() {
-            return Err(Error::missing("AccessKeySecret"));
-        }
-        let mut w = self.write().await?;
-        self.require_account(&mut w.tx, account).await?;
-        let owner = SqlStore::key_owner(&mut w.tx, account, user).await?;
+    ) -> Result<AccessKey> {
         let count = sqlx::query(
             "SELECT COUNT(*) AS n FROM access_keys \
              WHERE account_id = $1 AND COALESCE(user_id, '') = $2",
@@ -168,6 +171,23 @@ impl KeyStore for SqlStore {
         let value = key_from_row(&row)?;
         w.changed(Some(account), EntityKind::AccessKey, &value.id)
             .await?;
+        Ok(value)
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqlStore {
+    async fn create_access_key(
+        &self,
+        account: &AccountId,
+        user: Option<&str>,
+        key: &NewAccessKey,
+    ) -> Result<Committed<AccessKey>> {
+        validate_new_key(key)?;
+        let mut w = self.write().await?;
+        self.require_account(&mut w.tx, account).await?;
+        let owner = SqlStore::key_owner(&mut w.tx, account, user).await?;
+        let value = self.insert_access_key(&mut w, account, owner, key).await?;
         w.commit_with(value).await
     }
 

@@ -61,6 +61,18 @@ impl AccountStatus {
         }
     }
 
+    /// `Active` or `Suspended` (as `SetAccountStatus` takes it) → `InvalidParameter.Status`.
+    pub fn parse(s: &str) -> tessera_iam::Result<AccountStatus> {
+        match s {
+            "Active" => Ok(AccountStatus::Active),
+            "Suspended" => Ok(AccountStatus::Suspended),
+            _ => Err(tessera_iam::Error::invalid(
+                "InvalidParameter.Status",
+                "The parameter - \"Status\" must be \"Active\" or \"Suspended\".",
+            )),
+        }
+    }
+
     pub(crate) fn from_db(s: &str) -> AccountStatus {
         if s == "Suspended" {
             AccountStatus::Suspended
@@ -346,6 +358,9 @@ pub enum EntityKind {
     MfaDevice,
     SigningKey,
     Token,
+    /// A platform-wide `Authorize` grant; the entity is the principal's ARN with its name
+    /// lower-cased (`acs:ram::<account>:user/<name key>`), the account the principal's.
+    PlatformGrant,
 }
 
 impl EntityKind {
@@ -361,6 +376,7 @@ impl EntityKind {
             EntityKind::MfaDevice => "mfa_device",
             EntityKind::SigningKey => "signing_key",
             EntityKind::Token => "token",
+            EntityKind::PlatformGrant => "platform_grant",
         }
     }
 
@@ -376,6 +392,7 @@ impl EntityKind {
             EntityKind::MfaDevice,
             EntityKind::SigningKey,
             EntityKind::Token,
+            EntityKind::PlatformGrant,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -553,6 +570,18 @@ impl std::fmt::Debug for SigningKey {
             .field("retired_at", &self.retired_at)
             .finish()
     }
+}
+
+/// A platform-wide `Authorize` grant: `principal_arn` may ask `Authorize` about principals of
+/// any account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformGrant {
+    /// `acs:ram::<account>:user/<name>` or `…:role/<name>`, with the name as the principal
+    /// currently spells it.
+    pub principal_arn: String,
+    /// The principal's account.
+    pub account: AccountId,
+    pub created_at: Timestamp,
 }
 
 /// The outcome an audit event records.

@@ -11,7 +11,9 @@ use crate::model::{
     AuditDecision, AuditEvent, AuditOrder, AuditQuery, Change, Committed, EntityKind,
     NewSigningKey, Revision, SigningKey, SigningKeyStatus,
 };
-use crate::sql::{SqlStore, db_error, exists_or_db_error, get, get_opt_time, get_time, micros};
+use crate::sql::{
+    SqlStore, WriteTx, db_error, exists_or_db_error, get, get_opt_time, get_time, micros,
+};
 
 /// Signing keys, token revocations, the change log, the audit log.
 #[async_trait]
@@ -19,6 +21,16 @@ pub trait SystemStore: Send + Sync {
     /// Stores a new active signing key → `EntityAlreadyExists.SigningKey` for a known `kid`.
     /// Change: [`EntityKind::SigningKey`] `kid`, no account.
     async fn insert_signing_key(&self, key: &NewSigningKey) -> Result<Committed<SigningKey>>;
+    /// A rotation in one transaction: stores `key` as the new active key and retires every
+    /// previously active key at `retire_at`, so there is never a moment without an active key
+    /// nor one with two. → `EntityAlreadyExists.SigningKey` for a known `kid`. Returns the new
+    /// key and the kids retired. Changes: [`EntityKind::SigningKey`] of the new key and of each
+    /// retired one, no account.
+    async fn rotate_signing_key(
+        &self,
+        key: &NewSigningKey,
+        retire_at: Timestamp,
+    ) -> Result<Committed<(SigningKey, Vec<String>)>>;
     /// Every signing key, active and retired, oldest first.
     async fn list_signing_keys(&self) -> Result<Vec<SigningKey>>;
     /// Marks a key retired at `at` (it keeps verifying; the caller stops signing with it).
@@ -110,6 +122,35 @@ fn validate_id(field: &str, id: &str) -> Result<()> {
     Ok(())
 }
 
+fn validate_signing_key(key: &NewSigningKey) -> Result<()> {
+    validate_id("Kid", &key.kid)?;
+    validate_id("Algorithm", &key.algorithm)?;
+    if key.sealed_private_key.is_empty() || key.public_key.is_empty() {
+        return Err(Error::missing("SigningKey"));
+    }
+    Ok(())
+}
+
+/// Inserts `key` as an active signing key inside `w` and appends its change.
+async fn insert_signing_key_in(w: &mut WriteTx, key: &NewSigningKey) -> Result<SigningKey> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "INSERT INTO signing_keys ({SIGNING_KEY_COLUMNS}) \
+         VALUES ($1, $2, $3, $4, 'Active', $5, NULL) RETURNING {SIGNING_KEY_COLUMNS}"
+    ));
+    let row = sqlx::query(sql)
+        .bind(key.kid.clone())
+        .bind(key.algorithm.clone())
+        .bind(key.sealed_private_key.clone())
+        .bind(key.public_key.clone())
+        .bind(w.now)
+        .fetch_one(&mut *w.tx)
+        .await
+        .map_err(exists_or_db_error(Entity::SigningKey, "insert signing key"))?;
+    let value = signing_key_from_row(&row)?;
+    w.changed(None, EntityKind::SigningKey, &value.kid).await?;
+    Ok(value)
+}
+
 /// Escapes `\`, `%` and `_` for `LIKE … ESCAPE '\'`.
 fn like_prefix(prefix: &str) -> String {
     let mut pattern = String::with_capacity(prefix.len() + 1);
@@ -129,28 +170,37 @@ const AUDIT_BATCH: usize = 100;
 #[async_trait]
 impl SystemStore for SqlStore {
     async fn insert_signing_key(&self, key: &NewSigningKey) -> Result<Committed<SigningKey>> {
-        validate_id("Kid", &key.kid)?;
-        validate_id("Algorithm", &key.algorithm)?;
-        if key.sealed_private_key.is_empty() || key.public_key.is_empty() {
-            return Err(Error::missing("SigningKey"));
-        }
+        validate_signing_key(key)?;
         let mut w = self.write().await?;
-        let sql = sqlx::AssertSqlSafe(format!(
-            "INSERT INTO signing_keys ({SIGNING_KEY_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, 'Active', $5, NULL) RETURNING {SIGNING_KEY_COLUMNS}"
-        ));
-        let row = sqlx::query(sql)
-            .bind(key.kid.clone())
-            .bind(key.algorithm.clone())
-            .bind(key.sealed_private_key.clone())
-            .bind(key.public_key.clone())
-            .bind(w.now)
-            .fetch_one(&mut *w.tx)
-            .await
-            .map_err(exists_or_db_error(Entity::SigningKey, "insert signing key"))?;
-        let value = signing_key_from_row(&row)?;
-        w.changed(None, EntityKind::SigningKey, &value.kid).await?;
+        let value = insert_signing_key_in(&mut w, key).await?;
         w.commit_with(value).await
+    }
+
+    async fn rotate_signing_key(
+        &self,
+        key: &NewSigningKey,
+        retire_at: Timestamp,
+    ) -> Result<Committed<(SigningKey, Vec<String>)>> {
+        validate_signing_key(key)?;
+        let mut w = self.write().await?;
+        let rows = sqlx::query(
+            "UPDATE signing_keys SET status = 'Retired', retired_at = $1 \
+             WHERE status = 'Active' RETURNING kid",
+        )
+        .bind(micros(retire_at))
+        .fetch_all(&mut *w.tx)
+        .await
+        .map_err(|e| db_error("retire signing keys", &e))?;
+        let mut retired = rows
+            .iter()
+            .map(|row| get::<String>(row, "kid"))
+            .collect::<Result<Vec<_>>>()?;
+        retired.sort();
+        for kid in &retired {
+            w.changed(None, EntityKind::SigningKey, kid).await?;
+        }
+        let value = insert_signing_key_in(&mut w, key).await?;
+        w.commit_with((value, retired)).await
     }
 
     async fn list_signing_keys(&self) -> Result<Vec<SigningKey>> {

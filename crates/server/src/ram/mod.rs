@@ -166,10 +166,6 @@ fn write_result(r: Revision) -> Response<pb::WriteResult> {
     })
 }
 
-fn unimplemented(operation: &str) -> Status {
-    Status::unimplemented(format!("tessera.v1.Ram/{operation} is not implemented yet"))
-}
-
 /// `impl Ram for RamService`, each method handing its request to the function of the same name
 /// in the module that owns the operation. (A macro in an `async_trait` impl is not expanded
 /// before the attribute runs, so the macro writes the whole impl.)

@@ -1,5 +1,6 @@
 use tessera_store::{
-    AccountId, AccountStatus, AccountStore, NewUser, Page, QuotaName, Quotas, SqlStore, UserStore,
+    AccessKeyStatus, AccountId, AccountStatus, AccountStore, EntityKind, KeyStore, NewAccessKey,
+    NewUser, Page, QuotaName, Quotas, SqlStore, SystemStore, UserStore,
 };
 
 use crate::support::{account, assert_code};
@@ -9,7 +10,8 @@ conformance!(
     status_and_alias,
     unknown_account,
     revisions_increase_with_every_write,
-    quotas_can_be_overridden_per_account
+    quotas_can_be_overridden_per_account,
+    account_and_root_key_in_one_transaction
 );
 
 async fn create_get_and_list(store: &SqlStore) {
@@ -155,4 +157,116 @@ async fn quotas_can_be_overridden_per_account(store: &SqlStore) {
         "EntityNotExist.Account",
     );
     assert_code(store.quotas(&ghost).await, "EntityNotExist.Account");
+}
+
+fn root_key(id: &str) -> NewAccessKey {
+    NewAccessKey {
+        id: id.into(),
+        sealed_secret: b"sealed".to_vec(),
+    }
+}
+
+async fn account_count(store: &SqlStore) -> usize {
+    store
+        .list_accounts(&Page::first(1000))
+        .await
+        .unwrap()
+        .items
+        .len()
+}
+
+async fn account_and_root_key_in_one_transaction(store: &SqlStore) {
+    let start = store.current_revision().await.unwrap();
+    let created = store
+        .create_account_with_root_key("Initech", &root_key("LTAIroot1"))
+        .await
+        .unwrap();
+    let (account, key) = &created.value;
+    assert_eq!(account.name, "Initech");
+    assert_eq!(account.status, AccountStatus::Active);
+    assert_eq!(key.id, "LTAIroot1");
+    assert_eq!(key.status, AccessKeyStatus::Active);
+    assert_eq!(store.get_account(&account.id).await.unwrap(), *account);
+    // The key is the new account's root key.
+    let owner = store.find_access_key("LTAIroot1").await.unwrap().unwrap();
+    assert_eq!(owner.account, account.id);
+    assert_eq!(owner.user_name, None);
+    assert_eq!(owner.sealed_secret, b"sealed".to_vec());
+    assert_eq!(
+        store.list_access_keys(&account.id, None).await.unwrap(),
+        vec![key.clone()]
+    );
+    // Both changes at the one revision.
+    let changes: Vec<_> = store
+        .changes_since(start, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.revision, c.account.unwrap(), c.kind, c.entity))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            (
+                created.revision,
+                account.id.clone(),
+                EntityKind::Account,
+                account.id.as_str().to_owned()
+            ),
+            (
+                created.revision,
+                account.id.clone(),
+                EntityKind::AccessKey,
+                "LTAIroot1".to_owned()
+            ),
+        ]
+    );
+
+    // When the key cannot be stored (here: its id is taken), the account is not created.
+    let before = account_count(store).await;
+    let revision = store.current_revision().await.unwrap();
+    assert_code(
+        store
+            .create_account_with_root_key("Hooli", &root_key("LTAIroot1"))
+            .await,
+        "InternalError",
+    );
+    assert_eq!(account_count(store).await, before);
+    assert_eq!(store.current_revision().await.unwrap(), revision);
+
+    // Parameters are checked before anything is written.
+    for (name, key, code) in [
+        (
+            "",
+            root_key("LTAIok"),
+            "InvalidParameter.AccountName.Length",
+        ),
+        (
+            &*"n".repeat(65),
+            root_key("LTAIok"),
+            "InvalidParameter.AccountName.Length",
+        ),
+        (
+            "bad\nname",
+            root_key("LTAIok"),
+            "InvalidParameter.AccountName.InvalidChars",
+        ),
+        (
+            "Hooli",
+            root_key("bad id"),
+            "InvalidParameter.AccessKeyId.InvalidChars",
+        ),
+        (
+            "Hooli",
+            NewAccessKey {
+                id: "LTAIok".into(),
+                sealed_secret: Vec::new(),
+            },
+            "MissingAccessKeySecret",
+        ),
+    ] {
+        assert_code(store.create_account_with_root_key(name, &key).await, code);
+    }
+    assert_eq!(account_count(store).await, before);
+    assert_eq!(store.current_revision().await.unwrap(), revision);
 }

@@ -10,6 +10,7 @@ use crate::support::{account, assert_code};
 conformance!(
     signing_keys_insert_list_retire,
     signing_key_errors,
+    rotation_retires_every_active_key_at_one_revision,
     token_revocation,
     revocations_are_isolated_between_accounts,
     changes_since_returns_writes_in_order,
@@ -85,6 +86,69 @@ async fn signing_keys_insert_list_retire(store: &SqlStore) {
     let debug = format!("{:?} {:?}", listed, signing_key("k9"));
     assert!(!debug.contains("PRIVATE"), "{debug}");
     assert!(!debug.contains("80, 82, 73"), "{debug}");
+}
+
+async fn rotation_retires_every_active_key_at_one_revision(store: &SqlStore) {
+    let k1 = store.insert_signing_key(&signing_key("k1")).await.unwrap();
+    // Two active keys (a bootstrap race, say): a rotation retires both.
+    store.insert_signing_key(&signing_key("k2")).await.unwrap();
+    store
+        .retire_signing_key("k1", ts(1_700_000_000))
+        .await
+        .unwrap();
+    store.insert_signing_key(&signing_key("k3")).await.unwrap();
+    let start = store.current_revision().await.unwrap();
+    let rotated = store
+        .rotate_signing_key(&signing_key("k4"), ts(1_800_000_000))
+        .await
+        .unwrap();
+    let (new, retired) = &rotated.value;
+    assert_eq!(new.kid, "k4");
+    assert_eq!(new.status, SigningKeyStatus::Active);
+    assert_eq!(retired, &vec!["k2".to_owned(), "k3".to_owned()]);
+    let listed = store.list_signing_keys().await.unwrap();
+    let state: Vec<_> = listed
+        .iter()
+        .map(|k| (k.kid.as_str(), k.status, k.retired_at))
+        .collect();
+    assert_eq!(
+        state,
+        vec![
+            // An already retired key keeps its retirement time.
+            ("k1", SigningKeyStatus::Retired, Some(ts(1_700_000_000))),
+            ("k2", SigningKeyStatus::Retired, Some(ts(1_800_000_000))),
+            ("k3", SigningKeyStatus::Retired, Some(ts(1_800_000_000))),
+            ("k4", SigningKeyStatus::Active, None),
+        ]
+    );
+    assert_eq!(listed[0].sealed_private_key, k1.value.sealed_private_key);
+    let changes: Vec<_> = store
+        .changes_since(start, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.revision, c.account, c.kind, c.entity))
+        .collect();
+    let at = |kid: &str| {
+        (
+            rotated.revision,
+            None,
+            EntityKind::SigningKey,
+            kid.to_owned(),
+        )
+    };
+    assert_eq!(changes, vec![at("k2"), at("k3"), at("k4")]);
+
+    // A known kid fails the whole rotation: nothing is retired.
+    let revision = store.current_revision().await.unwrap();
+    assert_code(
+        store
+            .rotate_signing_key(&signing_key("k2"), ts(1_900_000_000))
+            .await,
+        "EntityAlreadyExists.SigningKey",
+    );
+    assert_eq!(store.list_signing_keys().await.unwrap(), listed);
+    assert_eq!(store.current_revision().await.unwrap(), revision);
 }
 
 async fn signing_key_errors(store: &SqlStore) {
