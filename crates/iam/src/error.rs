@@ -287,6 +287,25 @@ impl Error {
         Error::new(ErrorKind::PermissionDenied, "NoPermission", message)
     }
 
+    /// `AuthenticationFail.Password`: a sign-in's account, user name or password is wrong.
+    /// One error for the three, so a caller cannot probe which accounts or users exist.
+    pub fn sign_in_failed() -> Error {
+        Error::new(
+            ErrorKind::Unauthenticated,
+            "AuthenticationFail.Password",
+            "The account ID, user name or password is incorrect.",
+        )
+    }
+
+    /// `CheckAuthenticationCodeFail` (403): an MFA code is wrong, expired or already used.
+    pub fn authentication_code_failed() -> Error {
+        Error::new(
+            ErrorKind::PermissionDenied,
+            "CheckAuthenticationCodeFail",
+            "The MFA authentication code is incorrect, expired or already used.",
+        )
+    }
+
     /// `InternalError`; the cause goes to the log by the caller, never into the message.
     pub fn internal() -> Error {
         Error::new(
@@ -397,6 +416,18 @@ mod tests {
                 GrpcCode::PermissionDenied,
             ),
             (Error::internal(), "InternalError", 500, GrpcCode::Internal),
+            (
+                Error::sign_in_failed(),
+                "AuthenticationFail.Password",
+                403,
+                GrpcCode::Unauthenticated,
+            ),
+            (
+                Error::authentication_code_failed(),
+                "CheckAuthenticationCodeFail",
+                403,
+                GrpcCode::PermissionDenied,
+            ),
         ];
         for (error, code, http, grpc) in cases {
             assert_eq!(error.code(), code);

@@ -53,6 +53,12 @@ pub fn signing_key_context(kid: &str) -> Vec<u8> {
     format!("signing-key:{kid}").into_bytes()
 }
 
+/// The sealing context of a virtual MFA device's TOTP seed (by its serial number,
+/// `acs:ram::<account>:mfa/<name>`, so a seed cannot be moved to another device or account).
+pub fn mfa_seed_context(serial_number: &str) -> Vec<u8> {
+    format!("mfa-seed:{serial_number}").into_bytes()
+}
+
 /// What start-up produced: the open store and what the services need.
 #[derive(Debug, Clone)]
 pub struct Bootstrapped {

@@ -22,6 +22,8 @@ pub enum Credential {
         /// The session policy the token carries, compiled once when the token is verified
         /// (`None`: the role's full permissions).
         session_policy: Option<Arc<tessera_policy::PolicySet>>,
+        /// A user session token whose sign-in verified an MFA code (`acs:MFAPresent`).
+        mfa_present: bool,
     },
 }
 

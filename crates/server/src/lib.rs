@@ -1,7 +1,7 @@
 //! tesserad: Tessera's service. [`run`] serves gRPC (tonic) and HTTP (axum) on one listener:
 //! requests with content type `application/grpc*` go to the gRPC services, the rest to the
 //! HTTP routes. Today: `grpc.health.v1`, server reflection (v1 and v1alpha) over the
-//! `tessera.v1` descriptors, `tessera.v1.Sts` (`GetCallerIdentity`, `GetJwks`), `tessera.v1.Authorizer` and
+//! `tessera.v1` descriptors, `tessera.v1.Sts` (see [`sts`]), `tessera.v1.Authorizer` and
 //! `tessera.v1.Ram` (users and groups so far; see [`ram`]) behind the authentication layer
 //! ([`auth`]), `GET /healthz` and `GET /.well-known/jwks.json`; the Operator service follows.
 
@@ -14,6 +14,7 @@ mod error;
 mod http;
 pub mod principals;
 pub mod ram;
+pub mod signing;
 pub mod sts;
 
 use std::future::{Future, IntoFuture as _};
@@ -82,14 +83,24 @@ async fn serve(
         boot.sts_keys.clone(),
     ));
     let authenticated = auth::AuthLayer::new(authenticator.clone());
-    let sts = tower::Layer::layer(
-        &authenticated,
-        tessera_proto::v1::sts_server::StsServer::new(sts::StsService::new(boot.store.clone())),
-    );
     // Caches follow the change log: principals, access keys and signing keys are evicted as
     // soon as this replica's feed delivers the change (the feed wakes on this replica's own
     // commits at once, on other replicas' via LISTEN/NOTIFY or polling).
     let cache = principals::PrincipalCache::new(boot.store.clone(), principals::DEFAULT_CAPACITY);
+    let signing_keys = Arc::new(signing::SigningKeys::new(
+        boot.store.clone(),
+        boot.sealer.clone(),
+        boot.signing_key.clone(),
+    ));
+    let sts = tower::Layer::layer(
+        &authenticated,
+        tessera_proto::v1::sts_server::StsServer::new(sts::StsService::new(
+            cache.clone(),
+            signing_keys.clone(),
+            boot.sts_keys.clone(),
+            boot.sealer.clone(),
+        )),
+    );
     let from = boot
         .store
         .current_revision()
@@ -99,7 +110,12 @@ async fn serve(
         .store
         .change_feed(from, tessera_store::FeedOptions::default());
     let watcher = feed.watcher();
-    let invalidation = tokio::spawn(follow_changes(feed, cache.clone(), authenticator.clone()));
+    let invalidation = tokio::spawn(follow_changes(
+        feed,
+        cache.clone(),
+        authenticator.clone(),
+        signing_keys,
+    ));
     let ram = tower::Layer::layer(
         &authenticated,
         ram::RamService::new(cache.clone(), boot.sealer.clone()).into_server(),
@@ -176,6 +192,7 @@ async fn follow_changes(
     mut feed: tessera_store::ChangeFeed,
     principals: principals::PrincipalCache,
     authenticator: Arc<auth::Authenticator>,
+    signing_keys: Arc<signing::SigningKeys>,
 ) {
     use tessera_store::EntityKind;
     while let Some(changes) = feed.next().await {
@@ -183,7 +200,10 @@ async fn follow_changes(
         for change in &changes {
             match change.kind {
                 EntityKind::AccessKey => authenticator.evict_access_key(&change.entity).await,
-                EntityKind::SigningKey => authenticator.signing_keys_changed(),
+                EntityKind::SigningKey => {
+                    authenticator.signing_keys_changed();
+                    signing_keys.changed();
+                }
                 EntityKind::Account | EntityKind::User => {
                     if let Some(account) = &change.account {
                         authenticator.evict_account_keys(account).await;
