@@ -19,4 +19,6 @@ pub use seal::{MasterKey, SealError, Sealer};
 pub use secret::Secret;
 pub use signature::{ReplayGuard, SignatureError, SignedRequest};
 pub use sts::{AccessKeyPair, StsKeyDerivation};
-pub use token::{PublicKey, SessionClaims, SigningKey, TokenError, TokenIssuer, TokenVerifier};
+pub use token::{
+    PublicKey, SessionClaims, SessionSubject, SigningKey, TokenError, TokenIssuer, TokenVerifier,
+};

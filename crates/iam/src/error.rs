@@ -306,12 +306,13 @@ impl Error {
         )
     }
 
-    /// `CheckAuthenticationCodeFail` (403): the MFA authentication codes are not the device's.
+    /// `CheckAuthenticationCodeFail` (403): an MFA authentication code is not the device's
+    /// current one (wrong, expired, or already used).
     pub fn check_authentication_code_fail() -> Error {
         Error::new(
             ErrorKind::PermissionDenied,
             "CheckAuthenticationCodeFail",
-            "The MFA authentication codes are not correct.",
+            "The MFA authentication code is incorrect, expired or already used.",
         )
     }
 
@@ -328,6 +329,16 @@ impl Error {
     /// `NoPermission` (403).
     pub fn no_permission(message: impl Into<Cow<'static, str>>) -> Error {
         Error::new(ErrorKind::PermissionDenied, "NoPermission", message)
+    }
+
+    /// `AuthenticationFail.Password`: a sign-in's account, user name or password is wrong.
+    /// One error for the three, so a caller cannot probe which accounts or users exist.
+    pub fn sign_in_failed() -> Error {
+        Error::new(
+            ErrorKind::Unauthenticated,
+            "AuthenticationFail.Password",
+            "The account ID, user name or password is incorrect.",
+        )
     }
 
     /// `InternalError`; the cause goes to the log by the caller, never into the message.
@@ -475,6 +486,18 @@ mod tests {
                 GrpcCode::PermissionDenied,
             ),
             (Error::internal(), "InternalError", 500, GrpcCode::Internal),
+            (
+                Error::sign_in_failed(),
+                "AuthenticationFail.Password",
+                403,
+                GrpcCode::Unauthenticated,
+            ),
+            (
+                Error::check_authentication_code_fail(),
+                "CheckAuthenticationCodeFail",
+                403,
+                GrpcCode::PermissionDenied,
+            ),
         ];
         for (error, code, http, grpc) in cases {
             assert_eq!(error.code(), code);

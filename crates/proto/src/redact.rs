@@ -94,8 +94,14 @@ impl fmt::Debug for BindMfaDeviceRequest {
         f.debug_struct("BindMfaDeviceRequest")
             .field("serial_number", &self.serial_number)
             .field("user_name", &self.user_name)
-            .field("authentication_code1", &Redacted(&self.authentication_code1))
-            .field("authentication_code2", &Redacted(&self.authentication_code2))
+            .field(
+                "authentication_code1",
+                &Redacted(&self.authentication_code1),
+            )
+            .field(
+                "authentication_code2",
+                &Redacted(&self.authentication_code2),
+            )
             .finish()
     }
 }

@@ -10,7 +10,10 @@
 //!   key set is cached and reloaded every minute, and when a token names a key the cache does
 //!   not hold, so a rotation is picked up at once; such reloads are serialized and coalesced,
 //!   so unknown `kid`s cannot make more than one store read run at a time). Then the session
-//!   is checked against the store (see *Revocation*). Caller: [`Caller::RoleSession`].
+//!   is checked against the store (see *Revocation*). Caller: [`Caller::RoleSession`] for a
+//!   role session token (`AssumeRole`); [`Caller::User`] for a user session token (`SignIn`),
+//!   whose user must still exist with the same id, with `acs:MFAPresent` true when the
+//!   sign-in verified an MFA code.
 //! - `authorization: ACS3-HMAC-SHA256 …`: the request body is buffered (at most
 //!   [`MAX_REQUEST_BYTES`]; more is `RESOURCE_EXHAUSTED`), the first gRPC message's bytes are
 //!   taken from its 5-byte frame (an uncompressed frame is required) and the ACS3 signature is
@@ -42,7 +45,7 @@
 //! |---|---|
 //! | key `Inactive` | `InvalidAccessKeyId.Inactive` |
 //! | the key's account is suspended | `InvalidAccessKeyId.Inactive` (message: the account is suspended), so clients branch on the documented table |
-//! | token id revoked, role sessions revoked after the token was issued, role deleted (or deleted and recreated: other role id), account suspended | `InvalidSecurityToken.Revoked` (not in the table of `docs/grpc-authentication.md` yet; STS has no public code for it, this follows the `InvalidSecurityToken.*` family) |
+//! | token id revoked, role sessions revoked after the token was issued, role (user) deleted (or deleted and recreated: other id), account suspended | `InvalidSecurityToken.Revoked` (not in the table of `docs/grpc-authentication.md` yet; STS has no public code for it, this follows the `InvalidSecurityToken.*` family) |
 //! | expired token | `InvalidSecurityToken.Expired` |
 //! | compressed or truncated gRPC frame | `InvalidParameter` |
 //! | body over 4 MiB | `RESOURCE_EXHAUSTED`, `MessageTooLarge` |
@@ -78,8 +81,8 @@ use jiff::Timestamp;
 use tessera_credentials::signature::SignatureError;
 use tessera_credentials::sts::is_sts_access_key_id;
 use tessera_credentials::{
-    ReplayGuard, Sealer, Secret, SessionClaims, SignedRequest, StsKeyDerivation, TokenError,
-    TokenVerifier,
+    ReplayGuard, Sealer, Secret, SessionClaims, SessionSubject, SignedRequest, StsKeyDerivation,
+    TokenError, TokenVerifier,
 };
 use tessera_iam::{AccountId, Caller, ErrorKind};
 use tessera_policy::{Limits, PolicyKind, PolicyLabel, PolicySet};
@@ -373,9 +376,10 @@ impl Authenticator {
         }
     }
 
-    /// The session's store-side checks: token id not revoked, role still the same role and
-    /// its sessions not revoked since the token was issued, account active. Returns the
-    /// caller and the credential.
+    /// The session's store-side checks: token id not revoked, account active, and for a role
+    /// session the role still the same role with its sessions not revoked since the token was
+    /// issued, for a user session the user still the same user. Returns the caller and the
+    /// credential.
     async fn check_session(
         &self,
         claims: SessionClaims,
@@ -410,28 +414,72 @@ impl Authenticator {
         if revoked {
             return Err(AuthError::revoked("The security token has been revoked."));
         }
-        let role = match self.store.get_role(&account, &claims.role_name).await {
-            Ok(role) => role,
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(AuthError::revoked(
-                    "The role of this session no longer exists.",
-                ));
+        let (caller, mfa_present) = match claims.subject {
+            SessionSubject::Role {
+                role_id,
+                role_name,
+                session_name,
+                source_identity,
+            } => {
+                let role = match self.store.get_role(&account, &role_name).await {
+                    Ok(role) => role,
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        return Err(AuthError::revoked(
+                            "The role of this session no longer exists.",
+                        ));
+                    }
+                    Err(e) => return Err(AuthError::store(&e)),
+                };
+                if role.id != role_id {
+                    return Err(AuthError::revoked(
+                        "The role of this session was deleted (a role of the same name is another role).",
+                    ));
+                }
+                if role
+                    .sessions_revoked_before
+                    .is_some_and(|before| claims.issued_at < before)
+                {
+                    return Err(AuthError::revoked(
+                        "The sessions of this role issued before a revocation are no longer valid.",
+                    ));
+                }
+                let caller = Caller::RoleSession {
+                    account: account.clone(),
+                    role_id,
+                    role_name: role.name,
+                    session_name,
+                    issued_at: claims.issued_at,
+                    source_identity,
+                };
+                (caller, false)
             }
-            Err(e) => return Err(AuthError::store(&e)),
+            SessionSubject::User {
+                user_id,
+                user_name,
+                mfa_present,
+            } => {
+                let user = match self.store.get_user(&account, &user_name).await {
+                    Ok(user) => user,
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        return Err(AuthError::revoked(
+                            "The user of this session no longer exists.",
+                        ));
+                    }
+                    Err(e) => return Err(AuthError::store(&e)),
+                };
+                if user.id != user_id {
+                    return Err(AuthError::revoked(
+                        "The user of this session was deleted (a user of the same name is another user).",
+                    ));
+                }
+                let caller = Caller::User {
+                    account: account.clone(),
+                    user_id,
+                    name: user.name,
+                };
+                (caller, mfa_present)
+            }
         };
-        if role.id != claims.role_id {
-            return Err(AuthError::revoked(
-                "The role of this session was deleted (a role of the same name is another role).",
-            ));
-        }
-        if role
-            .sessions_revoked_before
-            .is_some_and(|before| claims.issued_at < before)
-        {
-            return Err(AuthError::revoked(
-                "The sessions of this role issued before a revocation are no longer valid.",
-            ));
-        }
         let status = match self.store.get_account(&account).await {
             Ok(a) => a.status,
             Err(e) if e.kind() == ErrorKind::NotFound => AccountStatus::Suspended,
@@ -447,14 +495,7 @@ impl Authenticator {
             access_key_id: claims.access_key_id,
             expires_at: claims.expires_at,
             session_policy,
-        };
-        let caller = Caller::RoleSession {
-            account,
-            role_id: claims.role_id,
-            role_name: role.name,
-            session_name: claims.session_name,
-            issued_at: claims.issued_at,
-            source_identity: claims.source_identity,
+            mfa_present,
         };
         Ok((caller, credential))
     }
@@ -743,6 +784,7 @@ impl Authenticator {
                 SignatureError::InvalidSignatureMethod(scheme.chars().take(64).collect()).into(),
             );
         };
+        let mfa_present = credential.mfa_present();
         let authenticated = Authenticated {
             caller,
             credential,
@@ -754,7 +796,7 @@ impl Authenticator {
                 .get(http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
-            mfa_present: false,
+            mfa_present,
         };
         parts.extensions.insert(authenticated);
         Ok(http::Request::from_parts(parts, body))
@@ -980,10 +1022,12 @@ mod tests {
         let claims = SessionClaims {
             issuer: TOKEN_ISSUER.into(),
             account_id: account.as_str().to_owned(),
-            role_id: role.id.clone(),
-            role_name: role.name.clone(),
-            session_name: "s".into(),
-            source_identity: None,
+            subject: tessera_credentials::SessionSubject::Role {
+                role_id: role.id.clone(),
+                role_name: role.name.clone(),
+                session_name: "s".into(),
+                source_identity: None,
+            },
             issued_at,
             expires_at: issued_at
                 .checked_add(jiff::SignedDuration::from_secs(900))

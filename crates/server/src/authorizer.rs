@@ -726,12 +726,12 @@ impl AuthorizerService {
         };
         Ok(Some(Authenticated {
             caller,
+            mfa_present: credential.mfa_present(),
             credential,
             received_at: now,
             source_ip,
             secure_transport: subject.secure_transport,
             user_agent: None,
-            mfa_present: false,
         }))
     }
 

@@ -22,9 +22,25 @@ pub enum Credential {
         /// The session policy the token carries, compiled once when the token is verified
         /// (`None`: the role's full permissions).
         session_policy: Option<Arc<tessera_policy::PolicySet>>,
+        /// A user session token whose sign-in verified an MFA code (`acs:MFAPresent`).
+        mfa_present: bool,
     },
     /// A verified TLS client certificate naming the principal (mTLS, see [`crate::tls`]).
     ClientCertificate { principal_arn: String },
+}
+
+impl Credential {
+    /// Whether the credential proves MFA: only a user session token made by a sign-in that
+    /// verified an MFA code does.
+    pub fn mfa_present(&self) -> bool {
+        matches!(
+            self,
+            Credential::SecurityToken {
+                mfa_present: true,
+                ..
+            }
+        )
+    }
 }
 
 /// The authenticated caller of one request and the facts of the request that conditions see.

@@ -1,7 +1,7 @@
 //! tesserad: Tessera's service. [`run`] serves gRPC (tonic) and HTTP (axum) on one listener:
 //! requests with content type `application/grpc*` go to the gRPC services, the rest to the
 //! HTTP routes. Today: `grpc.health.v1`, server reflection (v1 and v1alpha) over the
-//! `tessera.v1` descriptors, `tessera.v1.Sts` (`GetCallerIdentity`, `GetJwks`), `tessera.v1.Authorizer` and
+//! `tessera.v1` descriptors, `tessera.v1.Sts` (see [`sts`]), `tessera.v1.Authorizer` and
 //! `tessera.v1.Ram` (users and groups so far; see [`ram`]) behind the authentication layer
 //! ([`auth`]), `tessera.v1.Operator` ([`operator`]), `GET /healthz` and
 //! `GET /.well-known/jwks.json`.
@@ -16,6 +16,7 @@ mod http;
 pub mod operator;
 pub mod principals;
 pub mod ram;
+pub mod signing;
 pub mod sts;
 pub mod tls;
 
@@ -90,14 +91,24 @@ async fn serve(
         boot.sts_keys.clone(),
     ));
     let authenticated = auth::AuthLayer::new(authenticator.clone());
-    let sts = tower::Layer::layer(
-        &authenticated,
-        tessera_proto::v1::sts_server::StsServer::new(sts::StsService::new(boot.store.clone())),
-    );
     // Caches follow the change log: principals, access keys and signing keys are evicted as
     // soon as this replica's feed delivers the change (the feed wakes on this replica's own
     // commits at once, on other replicas' via LISTEN/NOTIFY or polling).
     let cache = principals::PrincipalCache::new(boot.store.clone(), principals::DEFAULT_CAPACITY);
+    let signing_keys = Arc::new(signing::SigningKeys::new(
+        boot.store.clone(),
+        boot.sealer.clone(),
+        boot.signing_key.clone(),
+    ));
+    let sts = tower::Layer::layer(
+        &authenticated,
+        tessera_proto::v1::sts_server::StsServer::new(sts::StsService::new(
+            cache.clone(),
+            signing_keys.clone(),
+            boot.sts_keys.clone(),
+            boot.sealer.clone(),
+        )),
+    );
     let from = boot
         .store
         .current_revision()
@@ -107,13 +118,14 @@ async fn serve(
         .store
         .change_feed(from, tessera_store::FeedOptions::default());
     let watcher = feed.watcher();
-    let authorizer = authorizer::AuthorizerService::new(cache.clone(), authenticator.clone())
-        .with_feed(watcher);
+    let authorizer =
+        authorizer::AuthorizerService::new(cache.clone(), authenticator.clone()).with_feed(watcher);
     let invalidation = tokio::spawn(follow_changes(
         feed,
         cache.clone(),
         authenticator.clone(),
         authorizer.platform_grants().clone(),
+        signing_keys,
     ));
     let ram = tower::Layer::layer(
         &authenticated,
@@ -128,10 +140,7 @@ async fn serve(
         )
         .into_server(),
     );
-    let authorizer = tower::Layer::layer(
-        &authenticated,
-        authorizer.into_server(),
-    );
+    let authorizer = tower::Layer::layer(&authenticated, authorizer.into_server());
     let grpc = tonic::service::Routes::new(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -210,6 +219,7 @@ async fn follow_changes(
     principals: principals::PrincipalCache,
     authenticator: Arc<auth::Authenticator>,
     grants: authorizer::PlatformGrants,
+    signing_keys: Arc<signing::SigningKeys>,
 ) {
     use tessera_store::EntityKind;
     while let Some(changes) = feed.next().await {
@@ -225,7 +235,10 @@ async fn follow_changes(
         for change in &changes {
             match change.kind {
                 EntityKind::AccessKey => authenticator.evict_access_key(&change.entity).await,
-                EntityKind::SigningKey => authenticator.signing_keys_changed(),
+                EntityKind::SigningKey => {
+                    authenticator.signing_keys_changed();
+                    signing_keys.changed();
+                }
                 EntityKind::Account | EntityKind::User => {
                     if let Some(account) = &change.account {
                         authenticator.evict_account_keys(account).await;

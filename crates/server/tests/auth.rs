@@ -20,7 +20,7 @@ use jiff::{SignedDuration, Timestamp};
 use tessera_credentials::signature::{new_nonce, sign_grpc};
 use tessera_credentials::sts::{new_access_key_id, new_long_term_access_key};
 use tessera_credentials::token::new_token_id;
-use tessera_credentials::{MasterKey, Sealer, Secret, SessionClaims, SigningKey};
+use tessera_credentials::{MasterKey, Sealer, Secret, SessionClaims, SessionSubject, SigningKey};
 use tessera_proto::v1 as pb;
 use tessera_server::Config;
 use tessera_server::auth::ERROR_CODE_TRAILER;
@@ -213,10 +213,12 @@ impl Harness {
         let claims = SessionClaims {
             issuer: "tessera".into(),
             account_id: self.operator.as_str().to_owned(),
-            role_id: role.id.clone(),
-            role_name: role.name.clone(),
-            session_name: "alice-session".into(),
-            source_identity: None,
+            subject: SessionSubject::Role {
+                role_id: role.id.clone(),
+                role_name: role.name.clone(),
+                session_name: "alice-session".into(),
+                source_identity: None,
+            },
             issued_at,
             expires_at: issued_at.checked_add(lifetime).unwrap(),
             token_id: new_token_id(&mut rand::rng()),
@@ -618,7 +620,7 @@ async fn exercise(running: &Running, data: &Path, url: &str) {
         .await
         .unwrap();
 
-    // Unauthenticated surface: health, reflection, SignIn (which is not implemented yet).
+    // Unauthenticated surface: health, reflection, SignIn (which answers for itself).
     let mut health = tonic_health::pb::health_client::HealthClient::new(h.channel.clone());
     let served = health
         .check(tonic_health::pb::HealthCheckRequest {
@@ -659,7 +661,13 @@ async fn exercise(running: &Running, data: &Path, url: &str) {
         .sign_in(sign_in)
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(
+        status
+            .message()
+            .starts_with("AuthenticationFail.Password: "),
+        "the service, not the auth layer, answered: {status:?}"
+    );
     // The generated client, without credentials, is refused.
     let status = pb::sts_client::StsClient::new(h.channel.clone())
         .get_caller_identity(pb::GetCallerIdentityRequest {})

@@ -1661,10 +1661,12 @@ fn session_token(
     let claims = SessionClaims {
         issuer: "tessera".into(),
         account_id: server.operator.as_str().to_owned(),
-        role_id: role.role_id.clone(),
-        role_name: role.role_name.clone(),
-        session_name: "deploy-1".into(),
-        source_identity: None,
+        subject: tessera_credentials::token::SessionSubject::Role {
+            role_id: role.role_id.clone(),
+            role_name: role.role_name.clone(),
+            session_name: "deploy-1".into(),
+            source_identity: None,
+        },
         issued_at,
         expires_at: issued_at
             .checked_add(SignedDuration::from_hours(1))

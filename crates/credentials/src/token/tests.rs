@@ -12,10 +12,12 @@ fn typical_claims(access_key_id: &str) -> SessionClaims {
     SessionClaims {
         issuer: ISSUER.into(),
         account_id: "1234567890123456".into(),
-        role_id: "300123456789012345".into(),
-        role_name: "test-role".into(),
-        session_name: "alice-session".into(),
-        source_identity: None,
+        subject: SessionSubject::Role {
+            role_id: "300123456789012345".into(),
+            role_name: "test-role".into(),
+            session_name: "alice-session".into(),
+            source_identity: None,
+        },
         issued_at: at("2026-11-22T04:42:03Z"),
         expires_at: at("2026-11-22T05:42:03Z"),
         token_id: new_token_id(&mut rng),
@@ -51,14 +53,13 @@ fn issue_and_verify_round_trip() {
         Ok(claims.clone())
     );
     assert_eq!(
-        claims.role_arn(),
-        "acs:ram::1234567890123456:role/test-role"
+        claims.role_arn().as_deref(),
+        Some("acs:ram::1234567890123456:role/test-role")
     );
     assert_eq!(
-        claims.assumed_role_arn(),
-        "acs:ram::1234567890123456:role/test-role/alice-session"
+        claims.assumed_role_id().as_deref(),
+        Some("300123456789012345:alice-session")
     );
-    assert_eq!(claims.assumed_role_id(), "300123456789012345:alice-session");
 
     // Header and claim names are the compact ones documented.
     let header = segment_json(&token, 0);
@@ -88,7 +89,12 @@ fn token_size_for_a_typical_session() {
     eprintln!("typical token: {} bytes: {token}", token.len());
     assert!(token.len() < 600, "{} bytes", token.len());
 
-    claims.source_identity = Some("alice@example.com".into());
+    if let SessionSubject::Role {
+        source_identity, ..
+    } = &mut claims.subject
+    {
+        *source_identity = Some("alice@example.com".into());
+    }
     claims.session_policy = Some(
         r#"{"Version": "1", "Statement": [{"Effect": "Allow", "Action": ["oss:Get*", "oss:List*"], "Resource": ["acs:oss:*:*:bucket-a/*"]}]}"#
             .into(),
@@ -109,9 +115,99 @@ fn token_size_for_a_typical_session() {
             r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":["oss:Get*","oss:List*"],"Resource":["acs:oss:*:*:bucket-a/*"]}]}"#
         )
     );
-    assert_eq!(back.source_identity.as_deref(), Some("alice@example.com"));
+    assert!(matches!(
+        &back.subject,
+        SessionSubject::Role { source_identity: Some(s), .. } if s == "alice@example.com"
+    ));
     let body = segment_json(&with_policy, 1);
     assert!(body["pol"].is_object());
+}
+
+fn user_claims(mfa_present: bool) -> SessionClaims {
+    SessionClaims {
+        subject: SessionSubject::User {
+            user_id: "208123456789012345".into(),
+            user_name: "alice".into(),
+            mfa_present,
+        },
+        ..typical_claims("STS.NUgYrLnoC37mZZCNnAbe")
+    }
+}
+
+#[test]
+fn user_sessions_round_trip_with_their_own_claims() {
+    let k = key();
+    let now = at("2026-11-22T05:00:00Z");
+    for mfa in [false, true] {
+        let claims = user_claims(mfa);
+        let token = TokenIssuer::issue(&claims, &k).unwrap();
+        eprintln!("user session token (mfa {mfa}): {} bytes", token.len());
+        assert!(token.len() < 400, "{} bytes", token.len());
+        assert_eq!(verifier(&[&k]).verify(&token, now), Ok(claims.clone()));
+        assert_eq!(claims.role_arn(), None);
+        assert_eq!(claims.assumed_role_id(), None);
+        let body = segment_json(&token, 1);
+        let mut names: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        let expected: &[&str] = if mfa {
+            &["acc", "ak", "exp", "iat", "iss", "jti", "mfa", "uid", "un"]
+        } else {
+            &["acc", "ak", "exp", "iat", "iss", "jti", "uid", "un"]
+        };
+        assert_eq!(names, expected);
+    }
+}
+
+#[test]
+fn mixed_or_incomplete_subjects_are_malformed() {
+    let k = key();
+    let now = at("2026-11-22T05:00:00Z");
+    let sign = |edit: &dyn Fn(&mut WireClaims)| {
+        let mut wire = WireClaims::from_claims(&typical_claims("STS.a")).unwrap();
+        edit(&mut wire);
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = None;
+        header.kid = Some(k.kid().to_owned());
+        jsonwebtoken::encode(
+            &header,
+            &wire,
+            &EncodingKey::from_ed_der(k.to_pkcs8_der().expose()),
+        )
+        .unwrap()
+    };
+    type Edit<'a> = &'a dyn Fn(&mut WireClaims);
+    let cases: [(&str, Edit<'_>); 5] = [
+        ("role and user", &|w| w.uid = Some("u".into())),
+        ("role without a session name", &|w| w.sn = None),
+        ("role with mfa", &|w| w.mfa = true),
+        ("user with a source identity", &|w| {
+            w.rid = None;
+            w.rn = None;
+            w.sn = None;
+            w.uid = Some("u".into());
+            w.un = Some("alice".into());
+            w.si = Some("x@y".into());
+        }),
+        ("nobody", &|w| {
+            w.rid = None;
+            w.rn = None;
+            w.sn = None;
+        }),
+    ];
+    for (name, edit) in cases {
+        assert_eq!(
+            verifier(&[&k]).verify(&sign(edit), now),
+            Err(TokenError::Malformed("neither a role nor a user session")),
+            "{name}"
+        );
+    }
+    // The untouched claims verify, so the refusals above are the subject's.
+    assert!(verifier(&[&k]).verify(&sign(&|_| {}), now).is_ok());
 }
 
 #[test]
@@ -203,7 +299,9 @@ fn tampered_tokens_fail() {
 
     // Another payload with the original signature.
     let mut forged_claims = typical_claims("STS.a");
-    forged_claims.role_name = "admin".into();
+    if let SessionSubject::Role { role_name, .. } = &mut forged_claims.subject {
+        *role_name = "admin".into();
+    }
     let forged = TokenIssuer::issue(&forged_claims, &k).unwrap();
     let forged_payload = forged.split('.').nth(1).unwrap();
     let spliced = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
