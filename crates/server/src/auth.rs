@@ -64,8 +64,12 @@
 //!   [`ACCESS_KEY_CACHE_TTL`] (30 s) is the backstop.
 //! - Signing keys: reloaded every [`VERIFIER_REFRESH`] (60 s) and on an unknown `kid`; a
 //!   retired key leaves the set at the first reload after its verification window closed.
-//! - Token revocation, the role (existence, id, `sessions_revoked_before`) and the account
-//!   status are read from the store on every token-authenticated call (no staleness).
+//! - Verified sessions (SHA-256 of the token → caller and credential): a token is verified and
+//!   checked against the store (revocation, the role's or user's existence and id, the role's
+//!   `sessions_revoked_before`, the account's status) once, then served from the cache until it
+//!   expires or the change feed reports a change to its account's roles, users, token
+//!   revocations or status ([`Authenticator::evict_account_sessions`]; an epoch makes a load
+//!   that raced the eviction stale too); [`SESSION_CACHE_TTL`] (30 s) is the backstop.
 //! - Nonces: per replica ([`ReplayGuard`]).
 
 use std::convert::Infallible;
@@ -78,6 +82,7 @@ use std::time::{Duration, Instant};
 use axum::extract::ConnectInfo;
 use http_body_util::{BodyExt as _, Full, Limited};
 use jiff::Timestamp;
+use sha2::{Digest as _, Sha256};
 use tessera_credentials::signature::SignatureError;
 use tessera_credentials::sts::is_sts_access_key_id;
 use tessera_credentials::{
@@ -110,6 +115,11 @@ pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 pub const ACCESS_KEY_CACHE_TTL: Duration = Duration::from_secs(30);
 /// How many access keys the cache holds at most.
 pub const ACCESS_KEY_CACHE_CAPACITY: u64 = 100_000;
+/// How long a verified session stays cached at most (the change feed evicts it sooner when its
+/// account, role or user changes or its token is revoked).
+pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(30);
+/// How many verified sessions the cache holds at most.
+pub const SESSION_CACHE_CAPACITY: u64 = 100_000;
 /// How often the signing keys are reloaded.
 pub const VERIFIER_REFRESH: Duration = Duration::from_secs(60);
 /// How often a key's last use is written, per key and replica.
@@ -196,6 +206,16 @@ impl From<TokenError> for AuthError {
     }
 }
 
+/// A security token verified and checked against the store.
+struct VerifiedSession {
+    account: AccountId,
+    expires_at: Timestamp,
+    caller: Caller,
+    credential: Credential,
+    /// [`Authenticator::epoch`] when the load started.
+    epoch: u64,
+}
+
 /// A client certificate's principal, looked up.
 struct CertificateEntry {
     account: AccountId,
@@ -227,6 +247,12 @@ pub struct Authenticator {
     sts_keys: StsKeyDerivation,
     replay: ReplayGuard,
     keys: moka::future::Cache<String, Arc<KeyEntry>>,
+    /// Verified sessions by SHA-256 of their token.
+    sessions: moka::future::Cache<[u8; 32], Arc<VerifiedSession>>,
+    /// Bumped by every session eviction; an entry loaded before its account's last eviction
+    /// is stale.
+    epoch: std::sync::atomic::AtomicU64,
+    evicted_sessions: RwLock<std::collections::HashMap<AccountId, u64>>,
     /// Principals of client certificates (principal ARN → caller).
     certificates: moka::future::Cache<String, Arc<CertificateEntry>>,
     verifier: RwLock<Option<Arc<VerifierSnapshot>>>,
@@ -254,6 +280,13 @@ impl Authenticator {
                 .max_capacity(ACCESS_KEY_CACHE_CAPACITY)
                 .time_to_live(ACCESS_KEY_CACHE_TTL)
                 .build(),
+            sessions: moka::future::Cache::builder()
+                .max_capacity(SESSION_CACHE_CAPACITY)
+                .time_to_live(SESSION_CACHE_TTL)
+                .support_invalidation_closures()
+                .build(),
+            epoch: std::sync::atomic::AtomicU64::new(1),
+            evicted_sessions: RwLock::new(std::collections::HashMap::new()),
             certificates: moka::future::Cache::builder()
                 .max_capacity(ACCESS_KEY_CACHE_CAPACITY)
                 .time_to_live(ACCESS_KEY_CACHE_TTL)
@@ -506,8 +539,71 @@ impl Authenticator {
         token: &str,
         now: Timestamp,
     ) -> Result<(Caller, Credential), AuthError> {
+        let session = self.session(token, now).await?;
+        Ok((session.caller.clone(), session.credential.clone()))
+    }
+
+    /// A verified session: from the cache (unless its account changed since it was loaded, or
+    /// it has expired), else verified and checked against the store and cached.
+    async fn session(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<Arc<VerifiedSession>, AuthError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(cached) = self.sessions.get(&digest).await
+            && cached.epoch >= self.account_epoch(&cached.account)
+        {
+            if now >= cached.expires_at {
+                return Err(TokenError::Expired.into());
+            }
+            return Ok(cached);
+        }
+        // Read before the store is: an eviction of the account that lands while this load is
+        // under way makes the loaded entry stale at once (see `evict_account_sessions`).
+        let epoch = self.epoch.load(Ordering::Acquire);
         let claims = self.verify_token(token, now).await?;
-        self.check_session(claims).await
+        let expires_at = claims.expires_at;
+        let (caller, credential) = self.check_session(claims).await?;
+        let account = caller.account().cloned().ok_or_else(AuthError::internal)?;
+        let session = Arc::new(VerifiedSession {
+            account,
+            expires_at,
+            caller,
+            credential,
+            epoch,
+        });
+        self.sessions.insert(digest, Arc::clone(&session)).await;
+        Ok(session)
+    }
+
+    /// The epoch of `account`'s last session eviction (0: never).
+    fn account_epoch(&self, account: &AccountId) -> u64 {
+        let evicted = match self.evicted_sessions.read() {
+            Ok(map) => map.get(account).copied(),
+            Err(poisoned) => poisoned.into_inner().get(account).copied(),
+        };
+        evicted.unwrap_or(0)
+    }
+
+    /// Forgets every cached session of `account` (for the change feed: one of its roles,
+    /// users or token revocations, or the account itself, changed). Sessions being loaded
+    /// while this runs are not cached as current either.
+    pub fn evict_account_sessions(&self, account: &AccountId) {
+        let epoch = self.epoch.fetch_add(1, Ordering::AcqRel) + 1;
+        match self.evicted_sessions.write() {
+            Ok(mut map) => {
+                map.insert(account.clone(), epoch);
+            }
+            Err(poisoned) => {
+                poisoned.into_inner().insert(account.clone(), epoch);
+            }
+        }
+        let account = account.clone();
+        // Only fails when the cache was built without invalidation closures, which it is not.
+        let _ = self
+            .sessions
+            .invalidate_entries_if(move |_, session| session.account == account);
     }
 
     /// Authenticates an ACS3-signed call. `headers` is the metadata; `authority` the
@@ -548,14 +644,17 @@ impl Authenticator {
                 ));
             };
             request.verify(&self.sts_keys.derive(key_id))?;
-            let claims = self.verify_token(token, now).await?;
-            if claims.access_key_id != key_id {
+            let session = self.session(token, now).await?;
+            let matches = matches!(
+                &session.credential,
+                Credential::SecurityToken { access_key_id, .. } if access_key_id == key_id
+            );
+            if !matches {
                 return Err(TokenError::MismatchWithAccessKey.into());
             }
-            let result = self.check_session(claims).await?;
             self.replay
                 .check_and_remember(key_id, request.nonce(), request.timestamp(), now)?;
-            return Ok(result);
+            return Ok((session.caller.clone(), session.credential.clone()));
         }
         let entry = self.access_key(key_id).await?;
         request.verify(&entry.secret)?;

@@ -242,6 +242,12 @@ async fn follow_changes(
                 EntityKind::Account | EntityKind::User => {
                     if let Some(account) = &change.account {
                         authenticator.evict_account_keys(account).await;
+                        authenticator.evict_account_sessions(account);
+                    }
+                }
+                EntityKind::Role | EntityKind::Token => {
+                    if let Some(account) = &change.account {
+                        authenticator.evict_account_sessions(account);
                     }
                 }
                 _ => {}

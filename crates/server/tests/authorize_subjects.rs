@@ -3,7 +3,9 @@
 //! `Authorize` for subjects that prove possession of a credential: a request the subject signed
 //! (RPC v1 HMAC-SHA1 and ACS3-HMAC-SHA256, as an Alibaba SDK sends it to the asking service),
 //! verified by Tessera (signature, clock window, nonce) and decided with the subject's own
-//! policies and the facts its credential carries. On SQLite and PostgreSQL.
+//! policies and the facts its credential carries; a security token made by AssumeRole (with its
+//! session policy) or SignIn; and the operator's platform-wide grant for asking across
+//! accounts. On SQLite and PostgreSQL.
 
 mod support;
 
@@ -13,9 +15,12 @@ use tessera_credentials::Secret;
 use tessera_credentials::signature::{encode_params, new_nonce, sign_acs3, sign_rpc_v1};
 use tessera_proto::v1 as pb;
 use tessera_proto::v1::authorizer_client::AuthorizerClient;
+use tessera_proto::v1::operator_client::OperatorClient;
+use tessera_proto::v1::ram_client::RamClient;
+use tessera_proto::v1::sts_client::StsClient;
 use tessera_store::{
-    AccountId, AccountStore as _, NewPolicy, NewUser, PolicyStore as _, PolicyType, Target,
-    UserStore as _,
+    AccountId, AccountStore as _, NewPolicy, NewRole, NewUser, PolicyStore as _, PolicyType,
+    RoleStore as _, Target, UserStore as _,
 };
 use tonic::Code;
 
@@ -358,4 +363,254 @@ async fn signed_request_subjects_with_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_request_subjects_with_postgresql() {
     signed_request_subjects(Backend::Postgres).await;
+}
+
+fn token_subject(token: &str) -> pb::Subject {
+    pb::Subject {
+        kind: Some(pb::subject::Kind::SecurityToken(token.into())),
+        source_ip: String::new(),
+        secure_transport: true,
+    }
+}
+
+/// Polls `ask` until it returns `want` (the change feed applies writes at once on this
+/// replica, but asynchronously), failing after 10 s.
+async fn eventually<F, Fut>(what: &str, want: bool, mut ask: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ask().await != want {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: still not {want}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+async fn token_subjects_and_platform_grants(backend: Backend) {
+    let server = TestServer::start(backend, "tessera_subjects_test").await;
+    let account = server.operator.clone();
+    let object = |key: &str| format!("acs:oss:*:{}:bucket-a/{key}", account.as_str());
+    user_with_policy(&server, &account, "svc", MAY_AUTHORIZE).await;
+    let (_, _, svc) = server.key_for(&account, Some("svc")).await;
+    let mut authorizer = AuthorizerClient::new(svc.clone());
+
+    // A role that reads bucket-a, assumed by alice with a session policy narrowing it to
+    // bucket-a/public/*.
+    let trust = format!(
+        r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{{"RAM":"acs:ram::{}:root"}}}}]}}"#,
+        account.as_str()
+    );
+    server
+        .store
+        .create_role(
+            &account,
+            &NewRole {
+                name: "reader".into(),
+                trust_policy: trust,
+                description: None,
+                max_session_duration: None,
+            },
+        )
+        .await
+        .unwrap();
+    server
+        .store
+        .create_policy(
+            &account,
+            &NewPolicy {
+                name: "read-bucket-a".into(),
+                document: READ_BUCKET_A.into(),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    server
+        .store
+        .attach_policy(
+            &account,
+            Target::Role("reader"),
+            PolicyType::Custom,
+            "read-bucket-a",
+        )
+        .await
+        .unwrap();
+    let role_arn = format!("acs:ram::{}:role/reader", account.as_str());
+    user_with_policy(
+        &server,
+        &account,
+        "alice",
+        &format!(
+            r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"{role_arn}"}}]}}"#
+        ),
+    )
+    .await;
+    let (_, _, alice) = server.key_for(&account, Some("alice")).await;
+    let assumed = StsClient::new(alice)
+        .assume_role(pb::AssumeRoleRequest {
+            role_arn: role_arn.clone(),
+            role_session_name: "alice-reads".into(),
+            policy: r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:*","Resource":"acs:oss:*:*:bucket-a/public/*"}]}"#.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let token = assumed.credentials.unwrap().security_token;
+
+    let batch = authorizer
+        .batch_authorize(pb::BatchAuthorizeRequest {
+            subject: Some(token_subject(&token)),
+            items: vec![
+                item("oss:GetObject", &object("public/a.txt")),
+                // The role allows it; the session policy does not.
+                item("oss:GetObject", &object("report.csv")),
+                item("oss:GetObject", &object("private/keys")),
+            ],
+            min_revision: 0,
+            explain: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let decisions: Vec<_> = batch.results.iter().map(decision).collect();
+    assert_eq!(
+        decisions,
+        [
+            pb::Decision::Allow,
+            pb::Decision::ImplicitDeny,
+            pb::Decision::ExplicitDeny
+        ]
+    );
+    assert!(
+        batch.results[0]
+            .matched
+            .iter()
+            .any(|m| m.source == "session"),
+        "{:?}",
+        batch.results[0]
+    );
+    let principal = batch.principal.unwrap();
+    assert_eq!(principal.identity_type, "AssumedRoleUser");
+    assert_eq!(
+        principal.arn,
+        format!(
+            "acs:ram::{}:assumed-role/reader/alice-reads",
+            account.as_str()
+        )
+    );
+
+    // Revoking the role's sessions refuses the token as a subject too.
+    RamClient::new(server.root.clone())
+        .revoke_role_sessions(pb::GetRoleRequest {
+            role_name: "reader".into(),
+        })
+        .await
+        .unwrap();
+    let ask_token = || pb::AuthorizeRequest {
+        subject: Some(token_subject(&token)),
+        item: Some(item("oss:GetObject", &object("public/a.txt"))),
+        min_revision: 0,
+        explain: false,
+    };
+    support::refused_eventually("InvalidSecurityToken.Revoked", || {
+        let mut authorizer = authorizer.clone();
+        let request = ask_token();
+        async move { authorizer.authorize(request).await }
+    })
+    .await;
+
+    // Another account's service may ask about this account's principals only with the
+    // operator's platform-wide grant.
+    let other = server
+        .store
+        .create_account("platform-services")
+        .await
+        .unwrap()
+        .value;
+    user_with_policy(&server, &other.id, "gateway", "").await;
+    let (_, _, gateway) = server.key_for(&other.id, Some("gateway")).await;
+    let mut gateway = AuthorizerClient::new(gateway);
+    let svc_arn = format!("acs:ram::{}:user/svc", account.as_str());
+    let ask_about_svc = || pb::AuthorizeRequest {
+        subject: Some(pb::Subject {
+            kind: Some(pb::subject::Kind::PrincipalArn(svc_arn.clone())),
+            ..Default::default()
+        }),
+        item: Some(item("tessera:Authorize", "*")),
+        min_revision: 0,
+        explain: false,
+    };
+    assert_code(
+        gateway.authorize(ask_about_svc()).await,
+        Code::PermissionDenied,
+        "NoPermission",
+    );
+    let gateway_arn = format!("acs:ram::{}:user/gateway", other.id.as_str());
+    let mut operator = OperatorClient::new(server.root.clone());
+    operator
+        .grant_platform_authorize(pb::GrantPlatformAuthorizeRequest {
+            principal_arn: gateway_arn.clone(),
+        })
+        .await
+        .unwrap();
+    let asking = gateway.clone();
+    eventually("the grant lets the gateway ask", true, || {
+        let mut gateway = asking.clone();
+        let request = ask_about_svc();
+        async move { gateway.authorize(request).await.is_ok() }
+    })
+    .await;
+    let answer = gateway
+        .authorize(ask_about_svc())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        decision(answer.result.as_ref().unwrap()),
+        pb::Decision::Allow
+    );
+    // The grant covers Authorize, not SimulatePrincipalPolicy.
+    assert_code(
+        AuthorizerClient::new(server.key_for(&other.id, Some("gateway")).await.2)
+            .simulate_principal_policy(pb::SimulatePrincipalPolicyRequest {
+                principal_arn: svc_arn.clone(),
+                items: vec![item("tessera:Authorize", "*")],
+                min_revision: 0,
+            })
+            .await,
+        Code::PermissionDenied,
+        "NoPermission",
+    );
+    operator
+        .revoke_platform_authorize(pb::GrantPlatformAuthorizeRequest {
+            principal_arn: gateway_arn,
+        })
+        .await
+        .unwrap();
+    eventually(
+        "revoking the grant refuses the gateway again",
+        false,
+        || {
+            let mut gateway = asking.clone();
+            let request = ask_about_svc();
+            async move { gateway.authorize(request).await.is_ok() }
+        },
+    )
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_subjects_and_platform_grants_with_sqlite() {
+    token_subjects_and_platform_grants(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_subjects_and_platform_grants_with_postgresql() {
+    token_subjects_and_platform_grants(Backend::Postgres).await;
 }

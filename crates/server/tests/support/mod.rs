@@ -446,3 +446,25 @@ pub fn assert_code<T: std::fmt::Debug>(result: Result<T, Status>, grpc: tonic::C
         "expected {code}: {status:?}"
     );
 }
+
+/// Calls `call` until it fails with `code`, failing the test after 10 s. For effects that reach
+/// the server's caches through the change feed: at once when the server made the write, within
+/// the feed's polling interval when a test wrote through its own store handle.
+pub async fn refused_eventually<T, F, Fut>(code: &str, mut call: F)
+where
+    T: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Status>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match call().await {
+            Err(status) if status.message().starts_with(&format!("{code}: ")) => return,
+            other => assert!(
+                Instant::now() < deadline,
+                "still not refused with {code} after 10 s: {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
