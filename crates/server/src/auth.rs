@@ -1,6 +1,6 @@
 //! Caller authentication for the `tessera.v1` gRPC services: a tower [`Layer`] that wraps each
 //! service (not health, not reflection, not `Sts/SignIn`), authenticates every request as
-//! `docs/grpc-authentication.md` specifies and inserts a [`caller::Authenticated`] into the
+//! `docs/grpc-authentication.md` specifies and inserts a [`crate::caller::Authenticated`] into the
 //! request's extensions, or answers the call itself.
 //!
 //! # Credentials

@@ -9,7 +9,7 @@
 //!   compiled policies come from the [`PrincipalCache`]; the context is the item's entries plus
 //!   the keys Tessera sets for that principal ([`Caller::fill_context`] with the time the request
 //!   was received and the subject's `source_ip`/`secure_transport`), which replace any
-//!   caller-supplied values of those keys. The decision is [`tessera_iam::authorize`] (root,
+//!   caller-supplied values of those keys. The decision is [`tessera_iam::authorize()`] (root,
 //!   the own-account rule), or [`tessera_iam::authorize_explained`] when `explain` is set.
 //!
 //! # Who may ask

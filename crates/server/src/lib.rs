@@ -1,10 +1,12 @@
-//! tesserad: Tessera's service. [`run`] serves gRPC (tonic) and HTTP (axum) on one listener:
-//! requests with content type `application/grpc*` go to the gRPC services, the rest to the
-//! HTTP routes. Today: `grpc.health.v1`, server reflection (v1 and v1alpha) over the
-//! `tessera.v1` descriptors, `tessera.v1.Sts` (see [`sts`]), `tessera.v1.Authorizer` and
-//! `tessera.v1.Ram` (users and groups so far; see [`ram`]) behind the authentication layer
-//! ([`auth`]), `tessera.v1.Operator` ([`operator`]), `GET /healthz` and
-//! `GET /.well-known/jwks.json`.
+//! tesserad: Tessera's service. [`run`] serves gRPC (tonic) and HTTP (axum) on one listener
+//! (plaintext, or TLS with optional client certificates: [`tls`]): requests with content type
+//! `application/grpc*` go to the gRPC services, the rest to the HTTP routes. Served:
+//! `grpc.health.v1`, server reflection (v1 and v1alpha) over the `tessera.v1` descriptors, and
+//! behind the authentication layer ([`auth`]) `tessera.v1.Sts` ([`sts`]: AssumeRole, SignIn,
+//! GetCallerIdentity, GetJwks), `tessera.v1.Ram` ([`ram`]: RAM's admin API), the
+//! `tessera.v1.Authorizer` ([`authorizer`]) and `tessera.v1.Operator` ([`operator`]); HTTP
+//! `GET /healthz` and `GET /.well-known/jwks.json`. One change-feed task (`follow_changes`)
+//! keeps every cache in step with the store's change log.
 
 pub mod auth;
 pub mod authorizer;
@@ -213,7 +215,9 @@ async fn serve(
     }
 }
 
-/// Applies every change-log batch to the caches until the feed stops (the store was closed).
+/// Applies every change-log batch to the caches until the feed stops (the store was closed):
+/// compiled principals, access keys, verified sessions, client-certificate principals,
+/// platform grants and the signing keys.
 async fn follow_changes(
     mut feed: tessera_store::ChangeFeed,
     principals: principals::PrincipalCache,

@@ -15,7 +15,7 @@
 //!
 //! Decisions:
 //! - `CreateAccount` creates the account and its root's access key in one store transaction
-//!   ([`AccountStore::create_account_with_root_key`]): if the key cannot be stored, no
+//!   ([`tessera_store::AccountStore::create_account_with_root_key`]): if the key cannot be stored, no
 //!   account is left behind. The secret is in the answer only.
 //! - The operator's own account cannot be suspended (`OperationDenied.OperatorAccount`,
 //!   `FAILED_PRECONDITION`): that would lock the platform out of its own administration.
@@ -24,7 +24,7 @@
 //!   them (`InvalidAccessKeyId.Inactive`); token-authenticated calls read the status anyway.
 //! - `RotateSigningKey` generates an Ed25519 key, seals it like bootstrap does, and stores it
 //!   while retiring every active key, in one transaction
-//!   ([`SystemStore::rotate_signing_key`]) at the request's time; retired keys stay published
+//!   ([`tessera_store::SystemStore::rotate_signing_key`]) at the request's time; retired keys stay published
 //!   and verifying until their tokens have expired.
 
 use jiff::Timestamp;

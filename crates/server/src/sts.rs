@@ -5,7 +5,7 @@
 //!
 //! `RoleArn` is parsed, the role is read from the store **in the role's account** — the one
 //! place a caller's request reads another account, and only to hand the role to
-//! [`tessera_iam::assume_role`], which decides both sides (the caller's own `sts:AssumeRole` on
+//! [`tessera_iam::assume_role()`], which decides both sides (the caller's own `sts:AssumeRole` on
 //! the role ARN, with its session policy if it is a role session, and the role's trust policy),
 //! refuses root, checks the parameters and caps role chaining at one hour. A role that does not
 //! exist (or whose account is not active) is answered by [`tessera_iam::role_not_found`]: only
