@@ -61,7 +61,7 @@
 //!   one of its users changes, so deactivating or deleting a key, suspending an account or
 //!   renaming/deleting a user takes effect as soon as this replica's feed delivers the change
 //!   (at once on the writing replica, within the feed's bound elsewhere);
-//!   [`ACCESS_KEY_CACHE_TTL`] (30 s) is the backstop.
+//!   [`ACCESS_KEY_CACHE_TTL`] (5 min) is the backstop.
 //! - Signing keys: reloaded every [`VERIFIER_REFRESH`] (60 s) and on an unknown `kid`; a
 //!   retired key leaves the set at the first reload after its verification window closed.
 //! - Verified sessions (SHA-256 of the token → caller and credential): a token is verified and
@@ -69,7 +69,7 @@
 //!   `sessions_revoked_before`, the account's status) once, then served from the cache until it
 //!   expires or the change feed reports a change to its account's roles, users, token
 //!   revocations or status ([`Authenticator::evict_account_sessions`]; an epoch makes a load
-//!   that raced the eviction stale too); [`SESSION_CACHE_TTL`] (30 s) is the backstop.
+//!   that raced the eviction stale too); [`SESSION_CACHE_TTL`] (5 min) is the backstop.
 //! - Nonces: per replica ([`ReplayGuard`]).
 
 use std::convert::Infallible;
@@ -111,13 +111,15 @@ use crate::tls::TlsConnection;
 pub const TOKEN_ISSUER: &str = "tessera";
 /// The largest request body buffered to verify a signature (gRPC's default message limit).
 pub const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
-/// How long a looked-up access key is trusted before it is read again.
-pub const ACCESS_KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+/// How long a looked-up access key is trusted before it is read again. The change feed evicts
+/// keys as soon as they change; this is the backstop, and also how long callers already cached
+/// keep being authenticated while the database is unreachable.
+pub const ACCESS_KEY_CACHE_TTL: Duration = Duration::from_secs(300);
 /// How many access keys the cache holds at most.
 pub const ACCESS_KEY_CACHE_CAPACITY: u64 = 100_000;
 /// How long a verified session stays cached at most (the change feed evicts it sooner when its
 /// account, role or user changes or its token is revoked).
-pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(30);
+pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(300);
 /// How many verified sessions the cache holds at most.
 pub const SESSION_CACHE_CAPACITY: u64 = 100_000;
 /// How often the signing keys are reloaded.

@@ -43,6 +43,16 @@
 //! code and a message starting `Subject:` (the asking service is authenticated; its client is
 //! not), so the service can pass the refusal on.
 //!
+//! # The database unreachable
+//!
+//! Decisions need only cached data once a principal is loaded: the principal cache has no time
+//! limit (the change feed evicts what changes, and catches up from the log when the database is
+//! back), the asker's credential is cached by the authentication layer (at most
+//! [`crate::auth::ACCESS_KEY_CACHE_TTL`]). So while the database is away, questions about cached
+//! principals keep being answered as before, and the others fail closed with `UNAVAILABLE`
+//! (`ServiceUnavailable`) within the store's short connection-acquire timeout
+//! (`crates/server/tests/degraded.rs`).
+//!
 //! # Choices
 //!
 //! - An ARN names a principal without proving possession of a credential, so an ARN-named role

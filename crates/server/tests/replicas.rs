@@ -219,7 +219,10 @@ async fn two_replicas_on_one_database_converge() {
     };
     let started = Instant::now();
     while whoami().await.is_err() {
-        assert!(started.elapsed() < Duration::from_secs(10), "the new key never worked on B");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the new key never worked on B"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     ram_a

@@ -38,7 +38,14 @@ pub struct StoreConfig {
     pub quotas: Quotas,
     /// Policy document size limits.
     pub limits: tessera_policy::Limits,
+    /// How long a call waits for a database connection before failing with
+    /// `ServiceUnavailable`: short, so that with the database unreachable a request that needs
+    /// it fails fast (callers answer from their caches what they can).
+    pub acquire_timeout: Duration,
 }
+
+/// The default [`StoreConfig::acquire_timeout`].
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl StoreConfig {
     pub fn new(url: impl Into<String>) -> StoreConfig {
@@ -47,6 +54,7 @@ impl StoreConfig {
             max_connections: 16,
             quotas: Quotas::default(),
             limits: tessera_policy::Limits::default(),
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
         }
     }
 }
@@ -90,7 +98,7 @@ impl SqlStore {
             };
         let mut options = AnyPoolOptions::new()
             .max_connections(config.max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(config.acquire_timeout);
         if backend == Backend::Sqlite {
             // WAL lets readers proceed while the single writer writes.
             options = options.after_connect(|conn, _| {
@@ -301,11 +309,24 @@ impl WriteTx {
 /// Logs a database failure (without data) and returns the error the caller sees.
 pub(crate) fn db_error(context: &str, error: &sqlx::Error) -> Error {
     log_internal(context, error);
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            Error::unavailable("The identity store is unavailable; retry later.")
-        }
-        _ => Error::internal(),
+    // Lost or refused connections (and PostgreSQL shutting a session down: SQLSTATE class 08
+    // connection exception, 57P0x operator intervention) are the database being unreachable,
+    // which a retry may outlive; anything else is a bug or a broken schema.
+    let unreachable = match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
+    };
+    if unreachable {
+        Error::unavailable("The identity store is unavailable; retry later.")
+    } else {
+        Error::internal()
     }
 }
 

@@ -468,3 +468,81 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A TCP proxy in front of PostgreSQL that a test can cut (every open connection closed, new
+/// ones accepted and dropped at once) and restore: the database "unreachable" and back.
+pub struct CuttableProxy {
+    pub addr: SocketAddr,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: JoinHandle<()>,
+}
+
+impl CuttableProxy {
+    /// Proxies to `upstream` (`host:port`).
+    pub async fn start(upstream: String) -> CuttableProxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let connections = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accept = {
+            let cut = cut.clone();
+            let connections = connections.clone();
+            tokio::spawn(async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    if cut.load(Ordering::SeqCst) {
+                        drop(client);
+                        continue;
+                    }
+                    let upstream = upstream.clone();
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    connections.lock().unwrap().push(task.abort_handle());
+                }
+            })
+        };
+        CuttableProxy {
+            addr,
+            cut,
+            connections,
+            accept,
+        }
+    }
+
+    /// The database URL `url` rewritten to go through this proxy.
+    pub fn url_for(&self, url: &str) -> String {
+        let options = PgConnectOptions::from_str(url).unwrap();
+        let through = format!("{}:{}", options.get_host(), options.get_port());
+        url.replacen(&through, &self.addr.to_string(), 1)
+    }
+
+    pub fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for CuttableProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.cut();
+    }
+}
+
+/// `host:port` of the PostgreSQL server the tests use (see [`Postgres`]).
+pub fn pg_upstream() -> String {
+    let server = std::env::var("TESSERA_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let options = PgConnectOptions::from_str(&server).unwrap();
+    format!("{}:{}", options.get_host(), options.get_port())
+}
