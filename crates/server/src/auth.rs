@@ -68,7 +68,7 @@
 //!   checked against the store (revocation, the role's or user's existence and id, the role's
 //!   `sessions_revoked_before`, the account's status) once, then served from the cache until it
 //!   expires or the change feed reports a change to its account's roles, users, token
-//!   revocations or status ([`Authenticator::evict_account_sessions`]; an epoch makes a load
+//!   revocations or status ([`Authenticator::evict`]; an epoch makes a load
 //!   that raced the eviction stale too); [`SESSION_CACHE_TTL`] (5 min) is the backstop.
 //! - Nonces: per replica ([`ReplayGuard`]).
 
@@ -120,6 +120,8 @@ pub const ACCESS_KEY_CACHE_CAPACITY: u64 = 100_000;
 /// How long a verified session stays cached at most (the change feed evicts it sooner when its
 /// account, role or user changes or its token is revoked).
 pub const SESSION_CACHE_TTL: Duration = Duration::from_secs(300);
+/// How many session-eviction records accumulate before the expired ones are pruned.
+const EVICTION_RECORDS_PRUNE_AT: usize = 10_000;
 /// How many verified sessions the cache holds at most.
 pub const SESSION_CACHE_CAPACITY: u64 = 100_000;
 /// How often the signing keys are reloaded.
@@ -210,12 +212,39 @@ impl From<TokenError> for AuthError {
 
 /// A security token verified and checked against the store.
 struct VerifiedSession {
-    account: AccountId,
     expires_at: Timestamp,
     caller: Caller,
     credential: Credential,
     /// [`Authenticator::epoch`] when the load started.
     epoch: u64,
+    /// The eviction scopes that cover it: its account, its role or user, its token id.
+    scopes: [String; 3],
+}
+
+/// What a change (from the change feed) makes stale in the authentication caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eviction<'a> {
+    /// The account's status: every key, certificate and session of the account.
+    Account,
+    /// A user (by lower-cased name): its keys, certificates and sessions.
+    User(&'a str),
+    /// A role (by lower-cased name): its sessions.
+    Role(&'a str),
+    /// A revoked token (by token id).
+    Token(&'a str),
+}
+
+impl Eviction<'_> {
+    /// The session scope this eviction bumps.
+    fn scope(&self, account: &AccountId) -> String {
+        let account = account.as_str();
+        match self {
+            Eviction::Account => account.to_owned(),
+            Eviction::User(name) => format!("{account}/user/{name}"),
+            Eviction::Role(name) => format!("{account}/role/{name}"),
+            Eviction::Token(id) => format!("{account}/token/{id}"),
+        }
+    }
 }
 
 /// A client certificate's principal, looked up.
@@ -254,7 +283,8 @@ pub struct Authenticator {
     /// Bumped by every session eviction; an entry loaded before its account's last eviction
     /// is stale.
     epoch: std::sync::atomic::AtomicU64,
-    evicted_sessions: RwLock<std::collections::HashMap<AccountId, u64>>,
+    /// The epoch of the last eviction of each scope (see [`Eviction`]).
+    evicted_sessions: RwLock<std::collections::HashMap<String, (u64, Instant)>>,
     /// Principals of client certificates (principal ARN → caller).
     certificates: moka::future::Cache<String, Arc<CertificateEntry>>,
     verifier: RwLock<Option<Arc<VerifierSnapshot>>>,
@@ -315,13 +345,21 @@ impl Authenticator {
         self.keys.invalidate(key_id).await;
     }
 
-    /// Evicts every cached key of `account` (for the change feed: the account's status or one
-    /// of its users changed).
-    pub async fn evict_account_keys(&self, account: &AccountId) {
+    /// Evicts what a change in `account` makes stale (for the change feed): keys and
+    /// certificates of the account or user, sessions of the account, user, role or token.
+    pub async fn evict(&self, account: &AccountId, what: Eviction<'_>) {
+        let user_matches = |user: Option<&str>| match what {
+            Eviction::Account => true,
+            Eviction::User(name) => user.is_some_and(|u| u.eq_ignore_ascii_case(name)),
+            Eviction::Role(_) | Eviction::Token(_) => false,
+        };
         let stale: Vec<Arc<String>> = self
             .keys
             .iter()
-            .filter(|(_, entry)| entry.account == *account)
+            .filter(|(_, entry)| {
+                entry.account == *account
+                    && user_matches(entry.user.as_ref().map(|(_, name)| name.as_str()))
+            })
             .map(|(key_id, _)| key_id)
             .collect();
         for key_id in stale {
@@ -330,12 +368,20 @@ impl Authenticator {
         let stale: Vec<Arc<String>> = self
             .certificates
             .iter()
-            .filter(|(_, entry)| entry.account == *account)
+            .filter(|(_, entry)| {
+                let user = match &entry.caller {
+                    Caller::User { name, .. } => Some(name.as_str()),
+                    _ => None,
+                };
+                entry.account == *account
+                    && (what == Eviction::Account || (user.is_some() && user_matches(user)))
+            })
             .map(|(arn, _)| arn)
             .collect();
         for arn in stale {
             self.certificates.invalidate(arn.as_str()).await;
         }
+        self.evict_sessions(what.scope(account));
     }
 
     /// Makes the next token verification reload the signing keys (for the change feed).
@@ -554,7 +600,7 @@ impl Authenticator {
     ) -> Result<Arc<VerifiedSession>, AuthError> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(cached) = self.sessions.get(&digest).await
-            && cached.epoch >= self.account_epoch(&cached.account)
+            && self.is_current(&cached)
         {
             if now >= cached.expires_at {
                 return Err(TokenError::Expired.into());
@@ -567,45 +613,65 @@ impl Authenticator {
         let claims = self.verify_token(token, now).await?;
         let expires_at = claims.expires_at;
         let (caller, credential) = self.check_session(claims).await?;
-        let account = caller.account().cloned().ok_or_else(AuthError::internal)?;
+        let account = caller.account().ok_or_else(AuthError::internal)?;
+        let principal = match &caller {
+            Caller::RoleSession { role_name, .. } => {
+                Eviction::Role(&role_name.to_ascii_lowercase()).scope(account)
+            }
+            Caller::User { name, .. } => Eviction::User(&name.to_ascii_lowercase()).scope(account),
+            _ => Eviction::Account.scope(account),
+        };
+        let token = match &credential {
+            Credential::SecurityToken { token_id, .. } => Eviction::Token(token_id).scope(account),
+            _ => Eviction::Account.scope(account),
+        };
+        let scopes = [Eviction::Account.scope(account), principal, token];
         let session = Arc::new(VerifiedSession {
-            account,
             expires_at,
             caller,
             credential,
             epoch,
+            scopes,
         });
         self.sessions.insert(digest, Arc::clone(&session)).await;
         Ok(session)
     }
 
-    /// The epoch of `account`'s last session eviction (0: never).
-    fn account_epoch(&self, account: &AccountId) -> u64 {
-        let evicted = match self.evicted_sessions.read() {
-            Ok(map) => map.get(account).copied(),
-            Err(poisoned) => poisoned.into_inner().get(account).copied(),
+    /// Whether no eviction covering `session` happened since its load started.
+    fn is_current(&self, session: &VerifiedSession) -> bool {
+        let check = |map: &std::collections::HashMap<String, (u64, Instant)>| {
+            session.scopes.iter().all(|scope| {
+                map.get(scope)
+                    .is_none_or(|&(evicted, _)| session.epoch >= evicted)
+            })
         };
-        evicted.unwrap_or(0)
+        match self.evicted_sessions.read() {
+            Ok(map) => check(&map),
+            Err(poisoned) => check(&poisoned.into_inner()),
+        }
     }
 
-    /// Forgets every cached session of `account` (for the change feed: one of its roles,
-    /// users or token revocations, or the account itself, changed). Sessions being loaded
-    /// while this runs are not cached as current either.
-    pub fn evict_account_sessions(&self, account: &AccountId) {
+    /// Forgets the cached sessions `scope` covers. Sessions being loaded while this runs are
+    /// not taken as current either (their load started at an older epoch).
+    fn evict_sessions(&self, scope: String) {
         let epoch = self.epoch.fetch_add(1, Ordering::AcqRel) + 1;
+        let record = |map: &mut std::collections::HashMap<String, (u64, Instant)>| {
+            let now = Instant::now();
+            // A record matters only to sessions loaded before it, which live at most the
+            // cache's TTL: older records can go (checked when the map has grown).
+            if map.len() >= EVICTION_RECORDS_PRUNE_AT {
+                map.retain(|_, (_, at)| now.duration_since(*at) < SESSION_CACHE_TTL);
+            }
+            map.insert(scope.clone(), (epoch, now));
+        };
         match self.evicted_sessions.write() {
-            Ok(mut map) => {
-                map.insert(account.clone(), epoch);
-            }
-            Err(poisoned) => {
-                poisoned.into_inner().insert(account.clone(), epoch);
-            }
+            Ok(mut map) => record(&mut map),
+            Err(poisoned) => record(&mut poisoned.into_inner()),
         }
-        let account = account.clone();
         // Only fails when the cache was built without invalidation closures, which it is not.
         let _ = self
             .sessions
-            .invalidate_entries_if(move |_, session| session.account == account);
+            .invalidate_entries_if(move |_, session| session.scopes.contains(&scope));
     }
 
     /// Authenticates an ACS3-signed call. `headers` is the metadata; `authority` the

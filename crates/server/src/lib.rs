@@ -243,16 +243,17 @@ async fn follow_changes(
                     authenticator.signing_keys_changed();
                     signing_keys.changed();
                 }
-                EntityKind::Account | EntityKind::User => {
-                    if let Some(account) = &change.account {
-                        authenticator.evict_account_keys(account).await;
-                        authenticator.evict_account_sessions(account);
-                    }
-                }
-                EntityKind::Role | EntityKind::Token => {
-                    if let Some(account) = &change.account {
-                        authenticator.evict_account_sessions(account);
-                    }
+                EntityKind::Account | EntityKind::User | EntityKind::Role | EntityKind::Token => {
+                    let Some(account) = &change.account else {
+                        continue;
+                    };
+                    let what = match change.kind {
+                        EntityKind::User => auth::Eviction::User(&change.entity),
+                        EntityKind::Role => auth::Eviction::Role(&change.entity),
+                        EntityKind::Token => auth::Eviction::Token(&change.entity),
+                        _ => auth::Eviction::Account,
+                    };
+                    authenticator.evict(account, what).await;
                 }
                 _ => {}
             }
