@@ -304,7 +304,7 @@ impl Authenticator {
         self
     }
 
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         (self.clock)()
     }
 
@@ -950,7 +950,7 @@ fn authority(parts: &http::request::Parts) -> Option<String> {
 }
 
 /// The peer address the transport recorded (never a forwarded header).
-fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
+pub(crate) fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
     let addr = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0)
