@@ -34,6 +34,7 @@ use http_body_util::{BodyExt as _, Limited};
 use rand::Rng as _;
 use serde_json::Value;
 use tessera_credentials::SignedRequest;
+use tessera_credentials::signature::SignatureError;
 use tessera_proto::alibaba::{self, AlibabaError, Params};
 
 use crate::auth::{AuthError, Authenticator, MAX_REQUEST_BYTES, peer_ip};
@@ -126,7 +127,21 @@ async fn serve(
         .auth
         .authenticate_request(&signed, received_at)
         .await
-        .map_err(|e| refused(&e))?;
+        .map_err(|e| {
+            let mut error = refused(&e);
+            let mismatch = SignatureError::SignatureDoesNotMatch.to_string();
+            if e.message == mismatch {
+                // As Alibaba's gateway answers: aliyun-python-sdk-core splits the string to
+                // sign out of the message (and fails on a message without it) to tell a wrong
+                // secret from a wrong canonicalization. It holds nothing the client did not
+                // send.
+                error.message = format!(
+                    "{mismatch} server string to sign is:{}",
+                    signed.string_to_sign()
+                );
+            }
+            error
+        })?;
     let tls = parts.extensions.get::<TlsConnection>();
     let authenticated = Authenticated {
         mfa_present: credential.mfa_present(),

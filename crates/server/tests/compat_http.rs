@@ -493,9 +493,18 @@ async fn scenario(backend: Backend) {
 
     // Authentication failures.
     let wrong = Key::new(&root_id, &Secret::from("not the secret"));
-    http.rpc(Rpc::Get, &wrong, RAM, "GetUser", &[("UserName", "alice")])
+    let mismatch = http
+        .rpc(Rpc::Get, &wrong, RAM, "GetUser", &[("UserName", "alice")])
         .await
         .refused(400, "SignatureDoesNotMatch");
+    // As Alibaba's gateway writes it (aliyun-python-sdk-core parses the string to sign out).
+    let message = mismatch.json["Message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "Specified signature is not matched with our calculation. server string to sign is:GET&%2F&AccessKeyId%3D"
+        ),
+        "{message}"
+    );
     http.acs3(&wrong, RAM, "GetUser", &[("UserName", "alice")], None)
         .await
         .refused(400, "SignatureDoesNotMatch");
