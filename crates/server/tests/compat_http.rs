@@ -577,7 +577,13 @@ async fn scenario(backend: Backend) {
     let document = format!(
         r#"{{"Version":"1","Statement":[
             {{"Effect":"Allow","Action":"ram:GetUser","Resource":"acs:ram:*:{acct}:user/alice"}},
-            {{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"acs:ram:*:{acct}:role/reader"}}]}}"#
+            {{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"acs:ram:*:{acct}:role/reader"}},
+            {{"Effect":"Allow","Action":"ram:ListRoles","Resource":"*",
+              "Condition":{{"IpAddress":{{"acs:SourceIp":"127.0.0.0/8"}}}}}},
+            {{"Effect":"Allow","Action":"ram:ListGroups","Resource":"*",
+              "Condition":{{"IpAddress":{{"acs:SourceIp":"10.0.0.0/8"}}}}}},
+            {{"Effect":"Allow","Action":"ram:ListUsers","Resource":"*",
+              "Condition":{{"Bool":{{"acs:SecureTransport":"true"}}}}}}]}}"#
     );
     http.acs3(
         &root,
@@ -610,6 +616,14 @@ async fn scenario(backend: Backend) {
         .ok();
     assert_eq!(user_name_of(&mine), "alice");
     http.acs3(&alice, RAM, "GetUser", &[("UserName", "bob")], None)
+        .await
+        .refused(403, "NoPermission");
+    // Conditions see the request's facts: the peer address, plain HTTP.
+    http.rpc(Rpc::Get, &alice, RAM, "ListRoles", &[]).await.ok();
+    http.rpc(Rpc::Get, &alice, RAM, "ListGroups", &[])
+        .await
+        .refused(403, "NoPermission");
+    http.acs3(&alice, RAM, "ListUsers", &[], None)
         .await
         .refused(403, "NoPermission");
     let listed = http
