@@ -8,6 +8,13 @@
 #   3. a throwaway cluster started here with initdb/pg_ctl in a temporary directory (Debian's
 #      postgresql package is installed first when it is missing and we are root), stopped and
 #      removed on exit.
+#
+# Alibaba Cloud's official Python SDKs (crates/server/tests/compat_sdk.rs drives them against a
+# real server) come from a virtualenv with the pinned crates/server/tests/compat_sdk/
+# requirements.txt, kept in ~/.cache/tessera/pyenv-<hash of that file> so repeated runs reuse
+# it (a fresh machine creates it with python3 -m venv and pip from PyPI); its interpreter is
+# exported as TESSERA_TEST_PYTHON. An already set TESSERA_TEST_PYTHON is used as is.
+#
 # Extra arguments go to `cargo nextest run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,6 +88,42 @@ if [[ -z "${TESSERA_TEST_DATABASE_URL:-}" ]]; then
     else
         start_throwaway_cluster
     fi
+fi
+
+# The SDKs' virtualenv: created (or re-created when a previous attempt did not finish) only
+# when the pinned requirements have no complete one yet.
+python_sdks() {
+    local requirements=crates/server/tests/compat_sdk/requirements.txt
+    local digest
+    digest="$(sha256sum "$requirements" | cut -c1-16)"
+    local env="${XDG_CACHE_HOME:-$HOME/.cache}/tessera/pyenv-$digest"
+    if [[ ! -f "$env/.complete" ]]; then
+        local python
+        python="$(command -v python3 || true)"
+        if [[ -z "$python" ]] || ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
+            if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+                echo "tests/run.sh: installing python3 with venv (Debian packages)" >&2
+                apt-get update -qq
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+                python="$(command -v python3)"
+            else
+                echo "tests/run.sh: python3 with venv is needed for the Alibaba SDK tests" >&2
+                exit 1
+            fi
+        fi
+        echo "tests/run.sh: creating the Alibaba SDK virtualenv $env" >&2
+        rm -rf "$env"
+        mkdir -p "$(dirname "$env")"
+        "$python" -m venv "$env"
+        "$env/bin/python" -m pip install --quiet --disable-pip-version-check \
+            --no-input -r "$requirements"
+        touch "$env/.complete"
+    fi
+    export TESSERA_TEST_PYTHON="$env/bin/python"
+}
+
+if [[ -z "${TESSERA_TEST_PYTHON:-}" ]]; then
+    python_sdks
 fi
 
 cargo nextest run --workspace "$@"

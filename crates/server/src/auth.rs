@@ -336,7 +336,7 @@ impl Authenticator {
         self
     }
 
-    fn now(&self) -> Timestamp {
+    pub(crate) fn now(&self) -> Timestamp {
         (self.clock)()
     }
 
@@ -1018,7 +1018,7 @@ fn authority(parts: &http::request::Parts) -> Option<String> {
 }
 
 /// The peer address the transport recorded (never a forwarded header).
-fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
+pub(crate) fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
     let addr = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0)

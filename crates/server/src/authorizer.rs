@@ -76,7 +76,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tessera_iam::{Caller, Error, GrpcCode, Operation, Reason, RequestFacts, names};
+use tessera_iam::{Caller, Error, Operation, Reason, RequestFacts, names};
 use tessera_policy::{
     Context, Decision, Limits, Match, Permissions, PolicyKind, PolicyLabel, PolicySet, Request,
     Source, detect_kind, parse,
@@ -154,20 +154,10 @@ impl AuthorizerService {
 }
 
 /// Maps a domain error to its gRPC status (the error table's code), with the message
-/// `"<Code>: <Message>"`.
+/// `"<Code>: <Message>"` and the code in the `x-tessera-error-code` metadata, so that the
+/// Alibaba-compatible HTTP API (and any client) reads the code without parsing text.
 pub fn status(e: &Error) -> Status {
-    let code = match e.grpc_code() {
-        GrpcCode::InvalidArgument => tonic::Code::InvalidArgument,
-        GrpcCode::NotFound => tonic::Code::NotFound,
-        GrpcCode::AlreadyExists => tonic::Code::AlreadyExists,
-        GrpcCode::ResourceExhausted => tonic::Code::ResourceExhausted,
-        GrpcCode::FailedPrecondition => tonic::Code::FailedPrecondition,
-        GrpcCode::Unauthenticated => tonic::Code::Unauthenticated,
-        GrpcCode::PermissionDenied => tonic::Code::PermissionDenied,
-        GrpcCode::Unavailable => tonic::Code::Unavailable,
-        GrpcCode::Internal => tonic::Code::Internal,
-    };
-    Status::new(code, e.to_string())
+    tessera_proto::alibaba::status(e)
 }
 
 fn err(e: Error) -> Status {
@@ -1225,6 +1215,10 @@ mod tests {
         let s = status(&Error::no_permission("nope"));
         assert_eq!(s.code(), tonic::Code::PermissionDenied);
         assert_eq!(s.message(), "NoPermission: nope");
+        assert_eq!(
+            s.metadata().get("x-tessera-error-code").unwrap(),
+            "NoPermission"
+        );
         assert_eq!(status(&Error::internal()).code(), tonic::Code::Internal);
         assert_eq!(
             status(&Error::missing("Subject")).code(),

@@ -1,11 +1,12 @@
-//! The HTTP side of the listener, and the dispatch between HTTP and gRPC.
+//! The HTTP side of the listener (`/healthz`, `/.well-known/jwks.json`, and Alibaba's
+//! RPC-style API on `/`: [`crate::compat`]), and the dispatch between HTTP and gRPC.
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use jiff::{SignedDuration, Timestamp};
 use tessera_credentials::PublicKey;
 use tessera_store::{SigningKey, SigningKeyStatus, SqlStore, SystemStore};
@@ -18,16 +19,22 @@ pub const RETIRED_KEY_PUBLICATION: SignedDuration = SignedDuration::from_secs(43
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub store: SqlStore,
+    /// Alibaba's RPC-style API on `/` ([`crate::compat`]).
+    pub compat: crate::compat::Compat,
 }
 
 /// One service for the listener: gRPC requests (content type `application/grpc…`) go to
 /// `grpc`, everything else to the HTTP routes.
 pub(crate) fn app(state: AppState, grpc: Router) -> Router {
+    let compat = Router::new()
+        .route("/", any(crate::compat::handle))
+        .with_state(state.compat.clone());
     let http = Router::new()
         .route("/healthz", get(healthz))
         .route("/.well-known/jwks.json", get(jwks))
         .fallback(not_found)
-        .with_state(state);
+        .with_state(state)
+        .merge(compat);
     Router::new().fallback_service(tower::service_fn(move |request: Request<Body>| {
         let router = if is_grpc(&request) {
             grpc.clone()

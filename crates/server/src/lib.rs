@@ -5,13 +5,15 @@
 //! behind the authentication layer ([`auth`]) `tessera.v1.Sts` ([`sts`]: AssumeRole, SignIn,
 //! GetCallerIdentity, GetJwks), `tessera.v1.Ram` ([`ram`]: RAM's admin API), the
 //! `tessera.v1.Authorizer` ([`authorizer`]) and `tessera.v1.Operator` ([`operator`]); HTTP
-//! `GET /healthz` and `GET /.well-known/jwks.json`. One change-feed task (`follow_changes`)
+//! `GET /healthz`, `GET /.well-known/jwks.json` and Alibaba's RPC-style RAM/STS API on `/`
+//! (`compat`, over the same service instances). One change-feed task (`follow_changes`)
 //! keeps every cache in step with the store's change log.
 
 pub mod auth;
 pub mod authorizer;
 pub mod bootstrap;
 pub mod caller;
+mod compat;
 pub mod config;
 mod error;
 mod http;
@@ -102,14 +104,16 @@ async fn serve(
         boot.sealer.clone(),
         boot.signing_key.clone(),
     ));
+    // One instance of each service behind both gRPC and the Alibaba-compatible HTTP API.
+    let sts_service = Arc::new(sts::StsService::new(
+        cache.clone(),
+        signing_keys.clone(),
+        boot.sts_keys.clone(),
+        boot.sealer.clone(),
+    ));
     let sts = tower::Layer::layer(
         &authenticated,
-        tessera_proto::v1::sts_server::StsServer::new(sts::StsService::new(
-            cache.clone(),
-            signing_keys.clone(),
-            boot.sts_keys.clone(),
-            boot.sealer.clone(),
-        )),
+        tessera_proto::v1::sts_server::StsServer::from_arc(sts_service.clone()),
     );
     let from = boot
         .store
@@ -129,10 +133,8 @@ async fn serve(
         authorizer.platform_grants().clone(),
         signing_keys,
     ));
-    let ram = tower::Layer::layer(
-        &authenticated,
-        ram::RamService::new(cache.clone(), boot.sealer.clone()).into_server(),
-    );
+    let ram_service = ram::RamService::new(cache.clone(), boot.sealer.clone());
+    let ram = tower::Layer::layer(&authenticated, ram_service.clone().into_server());
     let operator = tower::Layer::layer(
         &authenticated,
         operator::OperatorService::new(
@@ -155,6 +157,7 @@ async fn serve(
     let app = http::app(
         http::AppState {
             store: boot.store.clone(),
+            compat: compat::Compat::new(ram_service, sts_service, authenticator.clone()),
         },
         grpc,
     );
