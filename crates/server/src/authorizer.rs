@@ -155,6 +155,7 @@ pub fn status(e: &Error) -> Status {
         GrpcCode::Unauthenticated => tonic::Code::Unauthenticated,
         GrpcCode::PermissionDenied => tonic::Code::PermissionDenied,
         GrpcCode::Unavailable => tonic::Code::Unavailable,
+        GrpcCode::DeadlineExceeded => tonic::Code::DeadlineExceeded,
         GrpcCode::Internal => tonic::Code::Internal,
     };
     Status::new(code, e.to_string())
@@ -187,6 +188,12 @@ impl Authorizer for AuthorizerService {
                 req.explain,
             )
             .await?;
+        crate::telemetry::record_authorize(
+            decided
+                .results
+                .iter()
+                .map(|r| (item.action.as_str(), r.decision)),
+        );
         Ok(Response::new(pb::AuthorizeResponse {
             result: decided.results.into_iter().next(),
             principal: Some(decided.principal),
@@ -211,6 +218,12 @@ impl Authorizer for AuthorizerService {
                 req.explain,
             )
             .await?;
+        crate::telemetry::record_authorize(
+            req.items
+                .iter()
+                .zip(&decided.results)
+                .map(|(item, r)| (item.action.as_str(), r.decision)),
+        );
         Ok(Response::new(decided.into_batch()))
     }
 
