@@ -309,8 +309,12 @@ impl Authenticator {
         (self.clock)()
     }
 
-    /// The approximate number of entries of each cache, by cache name (for `/metrics`).
-    pub fn cache_entries(&self) -> [(&'static str, u64); 3] {
+    /// The number of entries of each cache, by cache name, once pending insertions and
+    /// evictions are applied (for `/metrics`).
+    pub async fn cache_entries(&self) -> [(&'static str, u64); 3] {
+        self.keys.run_pending_tasks().await;
+        self.sessions.run_pending_tasks().await;
+        self.certificates.run_pending_tasks().await;
         [
             ("access_keys", self.keys.entry_count()),
             ("sessions", self.sessions.entry_count()),

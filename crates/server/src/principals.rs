@@ -266,6 +266,13 @@ impl PrincipalCache {
         self.cache.entry_count()
     }
 
+    /// The number of cached principals once pending insertions and evictions are applied
+    /// (for `/metrics`).
+    pub async fn settled_entry_count(&self) -> u64 {
+        self.cache.run_pending_tasks().await;
+        self.cache.entry_count()
+    }
+
     /// The compiled principal of `key`, from the cache or loaded. Errors are the store's
     /// (`EntityNotExist.User`/`.Role`, `ServiceUnavailable`, …) or `InternalError`.
     pub async fn get(&self, key: &PrincipalKey) -> Result<Arc<CompiledPrincipal>, Error> {

@@ -63,7 +63,7 @@ impl Layers {
                 .layer(request_id::RequestIdLayer)
                 .layer(observe::ObserveLayer::new())
                 .layer(self.shed.clone())
-                .layer(self.timeout.clone()),
+                .layer(self.timeout),
         )
     }
 

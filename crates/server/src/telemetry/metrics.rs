@@ -266,8 +266,9 @@ impl Endpoint {
     /// Samples the caches and the change feed, then renders every metric as Prometheus text.
     pub async fn render(&self) -> String {
         let probes = &self.probes;
-        gauge!(CACHE_ENTRIES, "cache" => "principals").set(probes.principals.entry_count() as f64);
-        for (cache, entries) in probes.authenticator.cache_entries() {
+        let principals = probes.principals.settled_entry_count().await;
+        gauge!(CACHE_ENTRIES, "cache" => "principals").set(principals as f64);
+        for (cache, entries) in probes.authenticator.cache_entries().await {
             gauge!(CACHE_ENTRIES, "cache" => cache).set(entries as f64);
         }
         let head = {
