@@ -51,6 +51,29 @@ fn the_deploy_example_is_accepted_and_printed() {
     }
 }
 
+/// The chart's default `config` (a block scalar in values.yaml) is a valid configuration.
+#[test]
+fn the_helm_charts_default_config_is_accepted() {
+    let values = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/helm/tessera/values.yaml"),
+    )
+    .unwrap();
+    let block: String = values
+        .lines()
+        .skip_while(|l| *l != "config: |")
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with("  "))
+        .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
+        .collect();
+    assert!(block.contains("[rate_limits]"), "{block}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tesserad.toml");
+    std::fs::write(&path, &block).unwrap();
+    let output = check_config(&["--config", path.to_str().unwrap()], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("log_format = \"json\""));
+}
+
 #[test]
 fn environment_and_flags_apply_and_secrets_are_redacted() {
     let key = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";

@@ -91,11 +91,7 @@ where
         let path = request.uri().path();
         let method = method_label(path);
         let (service, rpc) = method.split_once('/').unwrap_or(("unknown", "unknown"));
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .map(|id| id.as_str().to_owned())
-            .unwrap_or_default();
+        let request_id = request.extensions().get::<RequestId>().cloned();
         let span = tracing::info_span!(
             "rpc",
             otel.name = method,
@@ -104,7 +100,7 @@ where
             rpc.system = "grpc",
             rpc.service = service,
             rpc.method = rpc,
-            request_id = %request_id,
+            request_id = request_id.as_ref().map_or("-", RequestId::as_str),
             account = tracing::field::Empty,
             principal = tracing::field::Empty,
             action = tracing::field::Empty,
