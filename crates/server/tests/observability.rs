@@ -4,7 +4,8 @@
 //! after real calls (RPC counters, errors by code, decisions, token issuance, caches, store
 //! latency, change-feed lag; never a secret), request ids echoed in the response metadata,
 //! load shedding at the concurrency limit, per-RPC timeouts and the per-account `AssumeRole`
-//! rate limit.
+//! rate limit; and the real binary exporting its RPC spans over OTLP to a collector, as
+//! children of the caller's W3C trace context.
 
 mod support;
 
@@ -54,6 +55,7 @@ both!(
     a_full_server_sheds_at_once_and_health_still_answers,
     a_slow_call_ends_at_the_timeout,
     assume_role_is_rate_limited_per_account,
+    spans_reach_an_otlp_collector_under_the_callers_trace,
 );
 
 // --- arranging ---
@@ -554,4 +556,183 @@ async fn assume_role_is_rate_limited_per_account(backend: Backend) {
         &[r#"operation="AssumeRole""#],
     );
     server.stop().await;
+}
+
+// --- OTLP export (the real binary: telemetry is installed by `main`) ---
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+
+/// An OTLP/gRPC trace receiver that hands every span to the test.
+struct Collector(tokio::sync::mpsc::UnboundedSender<Span>);
+
+#[tonic::async_trait]
+impl TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        for resource in request.into_inner().resource_spans {
+            for scope in resource.scope_spans {
+                for span in scope.spans {
+                    let _ = self.0.send(span);
+                }
+            }
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+fn attribute(span: &Span, key: &str) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+        .map(|v| match v {
+            AnyValue::StringValue(s) => s.clone(),
+            AnyValue::IntValue(i) => i.to_string(),
+            other => format!("{other:?}"),
+        })
+}
+
+/// A free port on 127.0.0.1 (bound and released: the server binds it right after).
+async fn free_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+async fn spans_reach_an_otlp_collector_under_the_callers_trace(backend: Backend) {
+    let (spans_tx, mut spans) = tokio::sync::mpsc::unbounded_channel();
+    let collector = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let collector_addr = collector.local_addr().unwrap();
+    let receiver = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(Collector(spans_tx)))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(collector)),
+    );
+
+    let postgres = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(support::Postgres::create(PREFIX).await),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port().await).parse().unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tesserad"));
+    command
+        .args(["serve", "--listen", &addr.to_string()])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env_clear()
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://{collector_addr}"),
+        )
+        .env("OTEL_BSP_SCHEDULE_DELAY", "20")
+        // The log filter silences the logs, not the exported spans.
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true);
+    if let Some(postgres) = &postgres {
+        command.env("TESSERA_DATABASE_URL", &postgres.url);
+    }
+    let mut child = command.spawn().unwrap();
+    let operator = dir.path().join("operator.json");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(child.try_wait().unwrap().is_none(), "tesserad exited");
+        let written = std::fs::read_to_string(&operator)
+            .ok()
+            .is_some_and(|t| serde_json::from_str::<serde_json::Value>(&t).is_ok());
+        if written && tokio::net::TcpStream::connect(addr).await.is_ok() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "tesserad not serving within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&operator).unwrap()).unwrap();
+    let account = json["AccountId"].as_str().unwrap().to_owned();
+    let key_secret = json["AccessKeySecret"].as_str().unwrap().to_owned();
+    let root = SignedChannel::connect(
+        addr,
+        support::ClientCredential::AccessKey {
+            id: json["AccessKeyId"].as_str().unwrap().to_owned(),
+            secret: tessera_credentials::Secret::from(key_secret.as_str()),
+            security_token: None,
+        },
+    )
+    .await;
+
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let parent_span_id = "00f067aa0ba902b7";
+    let mut request = tonic::Request::new(pb::GetCallerIdentityRequest {});
+    let metadata = request.metadata_mut();
+    metadata.insert(
+        "traceparent",
+        format!("00-{trace_id}-{parent_span_id}-01")
+            .parse()
+            .unwrap(),
+    );
+    metadata.insert("x-request-id", "traced-1".parse().unwrap());
+    StsClient::new(root.clone())
+        .get_caller_identity(request)
+        .await
+        .unwrap();
+
+    let span = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let span = spans.recv().await.unwrap();
+            if span.name == "tessera.v1.Sts/GetCallerIdentity" {
+                return span;
+            }
+        }
+    })
+    .await
+    .expect("no span of the call reached the collector");
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert_eq!(hex(&span.trace_id), trace_id, "the caller's trace");
+    assert_eq!(
+        hex(&span.parent_span_id),
+        parent_span_id,
+        "the caller's span is the parent"
+    );
+    assert_eq!(span.kind, 2, "SPAN_KIND_SERVER");
+    assert_eq!(attribute(&span, "rpc.system").as_deref(), Some("grpc"));
+    assert_eq!(
+        attribute(&span, "rpc.service").as_deref(),
+        Some("tessera.v1.Sts")
+    );
+    assert_eq!(
+        attribute(&span, "rpc.method").as_deref(),
+        Some("GetCallerIdentity")
+    );
+    assert_eq!(attribute(&span, "request_id").as_deref(), Some("traced-1"));
+    assert_eq!(
+        attribute(&span, "account").as_deref(),
+        Some(account.as_str())
+    );
+    assert_eq!(
+        attribute(&span, "principal"),
+        Some(format!("acs:ram::{account}:root"))
+    );
+    assert_eq!(
+        attribute(&span, "rpc.grpc.status_code").as_deref(),
+        Some("0")
+    );
+    let everything = format!("{span:?}");
+    assert!(!everything.contains(&key_secret), "a secret in the span");
+
+    child.kill().await.unwrap();
+    receiver.abort();
+    if let Some(postgres) = postgres {
+        postgres.drop_database().await;
+    }
 }

@@ -20,7 +20,10 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tessera_iam::Caller;
+use tracing::Level;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -76,13 +79,21 @@ pub fn init(settings: &Telemetry) -> Result<TelemetryGuard, String> {
     } else {
         None
     };
-    let otel = provider
-        .as_ref()
-        .map(|provider| tracing_opentelemetry::layer().with_tracer(provider.tracer("tesserad")));
-    let registry = tracing_subscriber::registry().with(filter).with(otel);
+    // The log filter applies to the logs only: `RUST_LOG=warn` must not silence the RPC spans
+    // an exporter was configured for.
+    let otel = provider.as_ref().map(|provider| {
+        tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("tesserad"))
+            .with_filter(span_filter())
+    });
+    let registry = tracing_subscriber::registry().with(otel);
     let installed = match settings.log_format {
         LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter),
+            )
             .try_init(),
         LogFormat::Json => registry
             .with(
@@ -90,12 +101,22 @@ pub fn init(settings: &Telemetry) -> Result<TelemetryGuard, String> {
                     .json()
                     .with_current_span(true)
                     .with_span_list(false)
-                    .with_writer(std::io::stderr),
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter),
             )
             .try_init(),
     };
     installed.map_err(|e| format!("cannot install the log subscriber: {e}"))?;
     Ok(TelemetryGuard { provider })
+}
+
+/// What is exported as spans: Tessera's own spans and events from INFO (the RPC spans and
+/// what happens inside them), other crates' from WARN.
+fn span_filter() -> Targets {
+    Targets::new()
+        .with_target("tessera_server", Level::INFO)
+        .with_target("tesserad", Level::INFO)
+        .with_default(Level::WARN)
 }
 
 /// The OTLP/gRPC span exporter behind a batch processor; endpoint, headers, timeout and
