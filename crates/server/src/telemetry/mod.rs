@@ -163,6 +163,9 @@ impl Extractor for HeaderExtractor<'_> {
 /// Records the authenticated caller on the current RPC span (account and principal ARN).
 pub fn record_caller(caller: &Caller) {
     let span = tracing::Span::current();
+    if span.is_disabled() {
+        return;
+    }
     if let Some(account) = caller.account() {
         span.record("account", account.as_str());
     }
