@@ -28,6 +28,8 @@ pub enum ErrorKind {
     Throttled,
     /// Temporarily unable to serve (overload, shutting down, database unreachable).
     Unavailable,
+    /// The request did not complete within its deadline.
+    Timeout,
     /// A bug or an unexpected failure; details go to the log, not to the caller.
     Internal,
 }
@@ -43,6 +45,7 @@ pub enum GrpcCode {
     Unauthenticated,
     PermissionDenied,
     Unavailable,
+    DeadlineExceeded,
     Internal,
 }
 
@@ -56,6 +59,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => 403,
             ErrorKind::Throttled => 429,
             ErrorKind::Unavailable => 503,
+            ErrorKind::Timeout => 504,
             ErrorKind::Internal => 500,
         }
     }
@@ -70,6 +74,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => GrpcCode::Unauthenticated,
             ErrorKind::PermissionDenied => GrpcCode::PermissionDenied,
             ErrorKind::Unavailable => GrpcCode::Unavailable,
+            ErrorKind::Timeout => GrpcCode::DeadlineExceeded,
             ErrorKind::Internal => GrpcCode::Internal,
         }
     }
@@ -355,7 +360,8 @@ impl Error {
         Error::new(ErrorKind::Unavailable, "ServiceUnavailable", message)
     }
 
-    /// `Throttling.User` (Alibaba's gateway): the caller's request rate is over its limit.
+    /// `Throttling.User`: the caller's account exceeded its rate limit for the operation
+    /// (Alibaba's gateway answers this too).
     pub fn throttling_user() -> Error {
         Error::new(
             ErrorKind::Throttled,
@@ -379,6 +385,25 @@ impl Error {
             ErrorKind::InvalidParameter,
             "InvalidVersion",
             "Specified parameter Version is not valid.",
+        )
+    }
+
+    /// `Throttling`: the server is at its concurrency limit and sheds the request.
+    pub fn request_throttling() -> Error {
+        Error::new(
+            ErrorKind::Throttled,
+            "Throttling",
+            "Request was denied due to request throttling.",
+        )
+    }
+
+    /// `RequestTimeout`: the request did not complete within its deadline (the server's or
+    /// the caller's `grpc-timeout`, whichever is shorter).
+    pub fn request_timeout() -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            "RequestTimeout",
+            "The request did not complete within its deadline.",
         )
     }
 }
@@ -493,6 +518,24 @@ mod tests {
                 "NoPermission",
                 403,
                 GrpcCode::PermissionDenied,
+            ),
+            (
+                Error::throttling_user(),
+                "Throttling.User",
+                429,
+                GrpcCode::ResourceExhausted,
+            ),
+            (
+                Error::request_throttling(),
+                "Throttling",
+                429,
+                GrpcCode::ResourceExhausted,
+            ),
+            (
+                Error::request_timeout(),
+                "RequestTimeout",
+                504,
+                GrpcCode::DeadlineExceeded,
             ),
             (
                 Error::password_too_weak("it must have at least 8 characters"),

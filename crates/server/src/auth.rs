@@ -105,6 +105,7 @@ use tower::{Layer, Service};
 
 use crate::bootstrap::access_key_context;
 use crate::caller::{Authenticated, Credential};
+use crate::telemetry::metrics;
 use crate::tls::TlsConnection;
 
 /// The `iss` of the security tokens this deployment issues and accepts.
@@ -340,6 +341,19 @@ impl Authenticator {
         (self.clock)()
     }
 
+    /// The number of entries of each cache, by cache name, once pending insertions and
+    /// evictions are applied (for `/metrics`).
+    pub async fn cache_entries(&self) -> [(&'static str, u64); 3] {
+        self.keys.run_pending_tasks().await;
+        self.sessions.run_pending_tasks().await;
+        self.certificates.run_pending_tasks().await;
+        [
+            ("access_keys", self.keys.entry_count()),
+            ("sessions", self.sessions.entry_count()),
+            ("certificates", self.certificates.entry_count()),
+        ]
+    }
+
     /// Forgets a cached access key (for the change feed).
     pub async fn evict_access_key(&self, key_id: &str) {
         self.keys.invalidate(key_id).await;
@@ -423,11 +437,11 @@ impl Authenticator {
             return Ok(Arc::clone(&snapshot.verifier));
         }
         let started = Instant::now();
-        let keys = self
-            .store
-            .list_signing_keys()
-            .await
-            .map_err(|e| AuthError::store(&e))?;
+        let keys = {
+            let _timer = metrics::store_timer("list_signing_keys");
+            self.store.list_signing_keys().await
+        }
+        .map_err(|e| AuthError::store(&e))?;
         let mut verifier = TokenVerifier::new(TOKEN_ISSUER);
         for key in crate::http::verification_keys(&keys, self.now()) {
             verifier.add_key(key);
@@ -465,6 +479,7 @@ impl Authenticator {
         &self,
         claims: SessionClaims,
     ) -> Result<(Caller, Credential), AuthError> {
+        let _timer = metrics::store_timer("check_session");
         let account = AccountId::parse(&claims.account_id).map_err(|_| {
             AuthError::unauthenticated(
                 "InvalidSecurityToken.Malformed",
@@ -602,11 +617,13 @@ impl Authenticator {
         if let Some(cached) = self.sessions.get(&digest).await
             && self.is_current(&cached)
         {
+            metrics::cache_lookup("sessions", true);
             if now >= cached.expires_at {
                 return Err(TokenError::Expired.into());
             }
             return Ok(cached);
         }
+        metrics::cache_lookup("sessions", false);
         // Read before the store is: an eviction of the account that lands while this load is
         // under way makes the loaded entry stale at once (see `evict_account_sessions`).
         let epoch = self.epoch.load(Ordering::Acquire);
@@ -766,14 +783,18 @@ impl Authenticator {
         &self,
         principal_arn: &str,
     ) -> Result<(Caller, Credential), AuthError> {
+        let mut loaded = false;
         let entry = self
             .certificates
-            .try_get_with_by_ref(
-                principal_arn,
-                self.load_certificate_principal(principal_arn),
-            )
+            .try_get_with_by_ref(principal_arn, async {
+                loaded = true;
+                let _timer = metrics::store_timer("load_certificate_principal");
+                self.load_certificate_principal(principal_arn).await
+            })
             .await
-            .map_err(|e| AuthError::clone(&e))?;
+            .map_err(|e| AuthError::clone(&e));
+        metrics::cache_lookup("certificates", !loaded);
+        let entry = entry?;
         let credential = Credential::ClientCertificate {
             principal_arn: principal_arn.to_owned(),
         };
@@ -826,10 +847,18 @@ impl Authenticator {
 
     /// The long-term key `key_id`, from the cache or the store.
     async fn access_key(&self, key_id: &str) -> Result<Arc<KeyEntry>, AuthError> {
-        self.keys
-            .try_get_with_by_ref(key_id, self.load_access_key(key_id))
+        let mut loaded = false;
+        let entry = self
+            .keys
+            .try_get_with_by_ref(key_id, async {
+                loaded = true;
+                let _timer = metrics::store_timer("load_access_key");
+                self.load_access_key(key_id).await
+            })
             .await
-            .map_err(|e| AuthError::clone(&e))
+            .map_err(|e| AuthError::clone(&e));
+        metrics::cache_lookup("access_keys", !loaded);
+        entry
     }
 
     async fn load_access_key(&self, key_id: &str) -> Result<Arc<KeyEntry>, AuthError> {
@@ -952,6 +981,7 @@ impl Authenticator {
             );
         };
         let mfa_present = credential.mfa_present();
+        crate::telemetry::record_caller(&caller);
         let authenticated = Authenticated {
             caller,
             credential,

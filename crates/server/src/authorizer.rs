@@ -187,6 +187,12 @@ impl Authorizer for AuthorizerService {
                 req.explain,
             )
             .await?;
+        crate::telemetry::record_authorize(
+            decided
+                .results
+                .iter()
+                .map(|r| (item.action.as_str(), r.decision)),
+        );
         Ok(Response::new(pb::AuthorizeResponse {
             result: decided.results.into_iter().next(),
             principal: Some(decided.principal),
@@ -211,6 +217,12 @@ impl Authorizer for AuthorizerService {
                 req.explain,
             )
             .await?;
+        crate::telemetry::record_authorize(
+            req.items
+                .iter()
+                .zip(&decided.results)
+                .map(|(item, r)| (item.action.as_str(), r.decision)),
+        );
         Ok(Response::new(decided.into_batch()))
     }
 

@@ -39,6 +39,7 @@ use tessera_proto::alibaba::{self, AlibabaError, Params};
 
 use crate::auth::{AuthError, Authenticator, MAX_REQUEST_BYTES, peer_ip};
 use crate::caller::Authenticated;
+use crate::layers::rate_limit::RateLimitLayer;
 use crate::ram::RamService;
 use crate::sts::StsService;
 use crate::tls::TlsConnection;
@@ -55,11 +56,22 @@ pub(crate) struct Compat {
     ram: RamService,
     sts: Arc<StsService>,
     auth: Arc<Authenticator>,
+    rate_limits: RateLimitLayer,
 }
 
 impl Compat {
-    pub(crate) fn new(ram: RamService, sts: Arc<StsService>, auth: Arc<Authenticator>) -> Compat {
-        Compat { ram, sts, auth }
+    pub(crate) fn new(
+        ram: RamService,
+        sts: Arc<StsService>,
+        auth: Arc<Authenticator>,
+        rate_limits: RateLimitLayer,
+    ) -> Compat {
+        Compat {
+            ram,
+            sts,
+            auth,
+            rate_limits,
+        }
     }
 }
 
@@ -163,6 +175,11 @@ async fn serve(
         request
     };
     let action = signed.action().unwrap_or_default().to_owned();
+    // The per-account rate limits of the gRPC side, by the Alibaba action's name.
+    compat
+        .rate_limits
+        .check(&authenticated, &action)
+        .map_err(|status| AlibabaError::from_status(&status))?;
     let value = alibaba::call(
         &compat.ram,
         &*compat.sts,

@@ -14,7 +14,19 @@
 //! | `tls_cert` | `TESSERA_TLS_CERT` | none: plaintext (PEM certificate chain file) |
 //! | `tls_key` | `TESSERA_TLS_KEY` | none (PEM private key file; with `tls_cert`) |
 //! | `tls_client_ca` | `TESSERA_TLS_CLIENT_CA` | none: no client certificates (PEM CA file; mTLS) |
+//! | `request_timeout_ms` | `TESSERA_REQUEST_TIMEOUT_MS` | 10000 (per RPC; a shorter `grpc-timeout` from the caller wins) |
+//! | `max_concurrent_requests` | `TESSERA_MAX_CONCURRENT_REQUESTS` | 1024 (RPCs in flight; more are shed at once) |
+//! | `rate_limits` (table) | `TESSERA_RATE_LIMITS` (`{AssumeRole=100}`) | `{ AssumeRole = 100 }`: requests per second per account, by operation; `"*"`: every other operation; 0: no limit |
+//! | `log_format` | `TESSERA_LOG_FORMAT` | `text` (or `json`) |
+//! | `log_filter` | `TESSERA_LOG_FILTER` | `info` (a `tracing` filter; `RUST_LOG` wins when set) |
+//! | `otlp_traces` | `TESSERA_OTLP_TRACES` | `auto`: export spans over OTLP/gRPC when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) is set; `on`, `off` |
+//! | `metrics` | `TESSERA_METRICS` | `true`: Prometheus text at `GET /metrics` on the service port |
+//!
+//! Unknown keys (in the file) are rejected, and so are unknown operations in `rate_limits`.
+//! [`Config::redacted_toml`] prints the effective configuration with the secrets redacted
+//! (`tesserad check-config`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -47,7 +59,23 @@ const ENV_KEYS: &[&str] = &[
     "tls_cert",
     "tls_key",
     "tls_client_ca",
+    "request_timeout_ms",
+    "max_concurrent_requests",
+    "rate_limits",
+    "log_format",
+    "log_filter",
+    "otlp_traces",
+    "metrics",
 ];
+
+/// The most RPCs in flight by default.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1024;
+/// The default per-RPC timeout.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// `AssumeRole` calls per second per account by default, as Alibaba Cloud allows.
+pub const DEFAULT_ASSUME_ROLE_RATE: u32 = 100;
+/// The `rate_limits` key that applies to every operation without its own entry.
+pub const ANY_OPERATION: &str = "*";
 
 /// The server's configuration. `Debug` redacts the secrets and the database URL (which may
 /// carry a password).
@@ -71,6 +99,76 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// TLS (and mTLS) on the port; `None`: plaintext.
     pub tls: Option<crate::tls::TlsFiles>,
+    /// Overload protection: timeouts, the concurrency limit, per-account rate limits.
+    pub limits: Limits,
+    /// Logs, traces and metrics.
+    pub telemetry: Telemetry,
+}
+
+/// Overload protection ([`crate::layers`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// The longest one RPC may take (health and reflection excepted).
+    pub request_timeout: Duration,
+    /// The most RPCs in flight at once; further ones are refused at once (never queued).
+    pub max_concurrent_requests: usize,
+    /// Requests per second per account, by operation name (`AssumeRole`) or [`ANY_OPERATION`];
+    /// 0 means no limit.
+    pub rate_limits: BTreeMap<String, u32>,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            rate_limits: BTreeMap::from([("AssumeRole".to_owned(), DEFAULT_ASSUME_ROLE_RATE)]),
+        }
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (with the span fields: request id, account, …).
+    Json,
+}
+
+/// Whether spans are exported over OTLP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OtlpTraces {
+    /// When the standard `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+    /// is set (and `OTEL_SDK_DISABLED` is not `true`).
+    Auto,
+    /// Always (the exporter's default endpoint is `http://localhost:4317`).
+    On,
+    Off,
+}
+
+/// Logs, traces and metrics ([`crate::telemetry`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Telemetry {
+    pub log_format: LogFormat,
+    /// A `tracing` filter directive (`info`, `tessera_server=debug,info`); `RUST_LOG` wins.
+    pub log_filter: String,
+    pub otlp_traces: OtlpTraces,
+    /// Serve Prometheus metrics at `GET /metrics`.
+    pub metrics: bool,
+}
+
+impl Default for Telemetry {
+    fn default() -> Telemetry {
+        Telemetry {
+            log_format: LogFormat::Text,
+            log_filter: String::from("info"),
+            otlp_traces: OtlpTraces::Auto,
+            metrics: true,
+        }
+    }
 }
 
 impl Default for Config {
@@ -85,6 +183,8 @@ impl Default for Config {
             operator_access_key_secret: None,
             shutdown_grace: Duration::from_secs(10),
             tls: None,
+            limits: Limits::default(),
+            telemetry: Telemetry::default(),
         }
     }
 }
@@ -107,8 +207,91 @@ impl fmt::Debug for Config {
             )
             .field("shutdown_grace", &self.shutdown_grace)
             .field("tls", &self.tls)
+            .field("limits", &self.limits)
+            .field("telemetry", &self.telemetry)
             .finish()
     }
+}
+
+/// What replaces a secret in printed configuration.
+const REDACTED: &str = "<redacted>";
+
+/// The longest `request_timeout_ms`: one hour.
+const MAX_REQUEST_TIMEOUT_MS: u64 = 3_600_000;
+
+/// Validates the overload-protection settings.
+fn limits(
+    request_timeout_ms: u64,
+    max_concurrent_requests: usize,
+    rate_limits: BTreeMap<String, u32>,
+) -> Result<Limits, ConfigError> {
+    if !(1..=MAX_REQUEST_TIMEOUT_MS).contains(&request_timeout_ms) {
+        return Err(ConfigError::Invalid(format!(
+            "request_timeout_ms must be between 1 and {MAX_REQUEST_TIMEOUT_MS}"
+        )));
+    }
+    if max_concurrent_requests == 0 {
+        return Err(ConfigError::Invalid(
+            "max_concurrent_requests must be at least 1".into(),
+        ));
+    }
+    if let Some(unknown) = rate_limits
+        .keys()
+        .find(|op| op.as_str() != ANY_OPERATION && !crate::layers::is_operation(op))
+    {
+        return Err(ConfigError::Invalid(format!(
+            "rate_limits: `{unknown}` is not an operation (use an RPC name such as \
+             AssumeRole or CreateUser, or \"*\" for every other operation)"
+        )));
+    }
+    Ok(Limits {
+        request_timeout: Duration::from_millis(request_timeout_ms),
+        max_concurrent_requests,
+        rate_limits,
+    })
+}
+
+/// A database URL with its password (and any password-like query parameter) redacted; host,
+/// port, user and database stay readable.
+pub(crate) fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return String::from(REDACTED);
+    };
+    let (before_query, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
+    };
+    let (authority, path) = match before_query.find('/') {
+        Some(i) => before_query.split_at(i),
+        None => (before_query, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:{REDACTED}@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    let mut out = format!("{scheme}://{authority}{path}");
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if is_secret_parameter(key) => format!("{key}={REDACTED}"),
+                _ => param.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+fn is_secret_parameter(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["pass", "secret", "token", "key"]
+        .iter()
+        .any(|word| key.contains(word))
 }
 
 /// The scheme of a database URL, the rest redacted.
@@ -162,6 +345,13 @@ struct Raw {
     tls_key: Option<PathBuf>,
     #[serde(default)]
     tls_client_ca: Option<PathBuf>,
+    request_timeout_ms: u64,
+    max_concurrent_requests: usize,
+    rate_limits: BTreeMap<String, u32>,
+    log_format: LogFormat,
+    log_filter: String,
+    otlp_traces: OtlpTraces,
+    metrics: bool,
 }
 
 impl Raw {
@@ -179,8 +369,19 @@ impl Raw {
             tls_cert: None,
             tls_key: None,
             tls_client_ca: None,
+            request_timeout_ms: duration_ms(d.limits.request_timeout),
+            max_concurrent_requests: d.limits.max_concurrent_requests,
+            rate_limits: d.limits.rate_limits,
+            log_format: d.telemetry.log_format,
+            log_filter: d.telemetry.log_filter,
+            otlp_traces: d.telemetry.otlp_traces,
+            metrics: d.telemetry.metrics,
         }
     }
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// A string, also from an environment value figment parsed as a number or boolean.
@@ -267,6 +468,22 @@ impl Config {
                 ));
             }
         };
+        let limits = limits(
+            raw.request_timeout_ms,
+            raw.max_concurrent_requests,
+            raw.rate_limits,
+        )?;
+        if let Err(error) = tracing_subscriber::EnvFilter::try_new(&raw.log_filter) {
+            return Err(ConfigError::Invalid(format!(
+                "log_filter is not a valid tracing filter: {error}"
+            )));
+        }
+        let telemetry = Telemetry {
+            log_format: raw.log_format,
+            log_filter: raw.log_filter,
+            otlp_traces: raw.otlp_traces,
+            metrics: raw.metrics,
+        };
         Ok(Config {
             listen: raw.listen,
             data_dir: raw.data_dir,
@@ -277,7 +494,45 @@ impl Config {
             operator_access_key_secret,
             shutdown_grace: Duration::from_secs(raw.shutdown_grace_seconds),
             tls,
+            limits,
+            telemetry,
         })
+    }
+
+    /// The effective configuration as TOML that [`Config::load`] reads back, except that
+    /// secrets (the master key, the operator's secret, a password in the database URL) are
+    /// replaced by `<redacted>`.
+    pub fn redacted_toml(&self) -> Result<String, ConfigError> {
+        let redacted = || Some(String::from(REDACTED));
+        let tls = self.tls.as_ref();
+        let raw = Raw {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            database_url: Some(
+                self.database_url
+                    .as_deref()
+                    .map_or_else(|| self.effective_database_url(), redact_url_password),
+            ),
+            database_max_connections: self.database_max_connections,
+            master_key: self.master_key.as_ref().and_then(|_| redacted()),
+            operator_access_key_id: self.operator_access_key_id.clone(),
+            operator_access_key_secret: self
+                .operator_access_key_secret
+                .as_ref()
+                .and_then(|_| redacted()),
+            shutdown_grace_seconds: self.shutdown_grace.as_secs(),
+            tls_cert: tls.map(|t| t.cert.clone()),
+            tls_key: tls.map(|t| t.key.clone()),
+            tls_client_ca: tls.and_then(|t| t.client_ca.clone()),
+            request_timeout_ms: duration_ms(self.limits.request_timeout),
+            max_concurrent_requests: self.limits.max_concurrent_requests,
+            rate_limits: self.limits.rate_limits.clone(),
+            log_format: self.telemetry.log_format,
+            log_filter: self.telemetry.log_filter.clone(),
+            otlp_traces: self.telemetry.otlp_traces,
+            metrics: self.telemetry.metrics,
+        };
+        toml::to_string(&raw).map_err(|e| ConfigError::Invalid(format!("cannot print: {e}")))
     }
 
     /// The database URL in effect: the configured one, or SQLite in the data directory.
@@ -384,5 +639,131 @@ mod tests {
         let both = "operator_access_key_id = \"LTAIx\"\noperator_access_key_secret = \"s\"";
         let c = layered(both, &Overrides::default()).unwrap();
         assert!(!format!("{c:?}").contains("\"s\""));
+    }
+
+    #[test]
+    fn limits_and_telemetry_have_defaults_and_settings() {
+        let c = layered("", &Overrides::default()).unwrap();
+        assert_eq!(c.limits, Limits::default());
+        assert_eq!(c.limits.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.limits.max_concurrent_requests, 1024);
+        assert_eq!(c.limits.rate_limits.get("AssumeRole"), Some(&100));
+        assert_eq!(c.telemetry, Telemetry::default());
+
+        let toml = "request_timeout_ms = 250\nmax_concurrent_requests = 8\n\
+                    log_format = \"json\"\nlog_filter = \"tessera_server=debug,info\"\n\
+                    otlp_traces = \"off\"\nmetrics = false\n\
+                    [rate_limits]\nCreateUser = 5\n\"*\" = 50\n";
+        let c = layered(toml, &Overrides::default()).unwrap();
+        assert_eq!(c.limits.request_timeout, Duration::from_millis(250));
+        assert_eq!(c.limits.max_concurrent_requests, 8);
+        // A file's table adds to the default one: AssumeRole keeps its limit.
+        assert_eq!(
+            c.limits.rate_limits,
+            BTreeMap::from([
+                ("*".to_owned(), 50),
+                ("AssumeRole".to_owned(), 100),
+                ("CreateUser".to_owned(), 5),
+            ])
+        );
+        assert_eq!(c.telemetry.log_format, LogFormat::Json);
+        assert_eq!(c.telemetry.log_filter, "tessera_server=debug,info");
+        assert_eq!(c.telemetry.otlp_traces, OtlpTraces::Off);
+        assert!(!c.telemetry.metrics);
+    }
+
+    #[test]
+    fn rejects_bad_limits_and_telemetry_settings() {
+        for bad in [
+            "[rate_limits]\nAssumeRoles = 1",
+            "[rate_limits]\nAssumeRole = -1",
+            "[rate_limits]\nAssumeRole = \"fast\"",
+            "rate_limit = 5",
+            "request_timeout_ms = 0",
+            "request_timeout_ms = 3600001",
+            "max_concurrent_requests = 0",
+            "log_format = \"xml\"",
+            "otlp_traces = \"maybe\"",
+            "metrics = \"sometimes\"",
+            "log_filter = \"[[[\"",
+        ] {
+            let error = layered(bad, &Overrides::default()).unwrap_err();
+            assert!(
+                error.to_string().starts_with("configuration: "),
+                "{bad}: {error}"
+            );
+        }
+        let error = layered("[rate_limits]\nNope = 1", &Overrides::default()).unwrap_err();
+        assert!(
+            error.to_string().contains("`Nope` is not an operation"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_printed_configuration_redacts_secrets_and_reads_back() {
+        let key = STANDARD.encode([9u8; 32]);
+        let toml = format!(
+            "database_url = \"postgres://tessera:hunter2@db:5432/tessera?sslmode=require&password=pw2\"\n\
+             master_key = \"{key}\"\n\
+             operator_access_key_id = \"LTAIoperator\"\n\
+             operator_access_key_secret = \"operator-secret\"\n\
+             [rate_limits]\nCreateUser = 3\n"
+        );
+        let c = layered(&toml, &Overrides::default()).unwrap();
+        let printed = c.redacted_toml().unwrap();
+        for secret in ["hunter2", "pw2", key.as_str(), "operator-secret"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(
+            printed.contains(
+                "postgres://tessera:<redacted>@db:5432/tessera?sslmode=require&password=<redacted>"
+            ),
+            "{printed}"
+        );
+        assert!(printed.contains("LTAIoperator"), "{printed}");
+        assert!(printed.contains("CreateUser = 3"), "{printed}");
+
+        // Everything but the secrets reads back as it was.
+        let without_secrets: String = printed
+            .lines()
+            .filter(|l| !l.starts_with("master_key") && !l.starts_with("operator_access_key"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let back = layered(&without_secrets, &Overrides::default()).unwrap();
+        assert_eq!(back.listen, c.listen);
+        assert_eq!(back.limits, c.limits);
+        assert_eq!(back.telemetry, c.telemetry);
+        assert_eq!(back.shutdown_grace, c.shutdown_grace);
+    }
+
+    #[test]
+    fn urls_keep_everything_but_passwords() {
+        assert_eq!(
+            redact_url_password("postgres://u:p@h/db"),
+            "postgres://u:<redacted>@h/db"
+        );
+        assert_eq!(
+            redact_url_password("postgres://u@h/db"),
+            "postgres://u@h/db"
+        );
+        assert_eq!(
+            redact_url_password("sqlite://data/t.db?mode=rwc"),
+            "sqlite://data/t.db?mode=rwc"
+        );
+        assert_eq!(
+            redact_url_password("postgres://h/db?sslkey=/k&user=u"),
+            "postgres://h/db?sslkey=<redacted>&user=u"
+        );
+        assert_eq!(redact_url_password("no scheme"), "<redacted>");
+    }
+
+    #[test]
+    fn the_deploy_example_is_valid() {
+        let example = include_str!("../../../deploy/tesserad.example.toml");
+        let c = layered(example, &Overrides::default()).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:7733".parse().unwrap());
+        assert_eq!(c.limits, Limits::default());
+        assert_eq!(c.telemetry, Telemetry::default());
     }
 }

@@ -21,6 +21,8 @@ pub(crate) struct AppState {
     pub store: SqlStore,
     /// Alibaba's RPC-style API on `/` ([`crate::compat`]).
     pub compat: crate::compat::Compat,
+    /// `None`: metrics are off (`GET /metrics` is 404).
+    pub metrics: Option<crate::telemetry::metrics::Endpoint>,
 }
 
 /// One service for the listener: gRPC requests (content type `application/grpc…`) go to
@@ -32,6 +34,7 @@ pub(crate) fn app(state: AppState, grpc: Router) -> Router {
     let http = Router::new()
         .route("/healthz", get(healthz))
         .route("/.well-known/jwks.json", get(jwks))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .with_state(state)
         .merge(compat);
@@ -62,6 +65,19 @@ async fn healthz(State(state): State<AppState>) -> Response {
         Ok(_) => (StatusCode::OK, "ok\n").into_response(),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable\n").into_response(),
     }
+}
+
+/// The Prometheus text exposition of the metrics ([`crate::telemetry::metrics`]).
+async fn metrics(State(state): State<AppState>) -> Response {
+    let Some(endpoint) = &state.metrics else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut response = (StatusCode::OK, endpoint.render().await).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
 }
 
 /// The public keys of the signing keys that can still verify a token at `now`: the active

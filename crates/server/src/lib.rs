@@ -5,9 +5,10 @@
 //! behind the authentication layer ([`auth`]) `tessera.v1.Sts` ([`sts`]: AssumeRole, SignIn,
 //! GetCallerIdentity, GetJwks), `tessera.v1.Ram` ([`ram`]: RAM's admin API), the
 //! `tessera.v1.Authorizer` ([`authorizer`]) and `tessera.v1.Operator` ([`operator`]); HTTP
-//! `GET /healthz`, `GET /.well-known/jwks.json` and Alibaba's RPC-style RAM/STS API on `/`
-//! (`compat`, over the same service instances). One change-feed task (`follow_changes`)
-//! keeps every cache in step with the store's change log.
+//! `GET /healthz`, `GET /.well-known/jwks.json`, `GET /metrics` ([`telemetry`]) and Alibaba's
+//! RPC-style RAM/STS API on `/` (`compat`, over the same service instances). The gRPC side runs
+//! behind the overload-protection and bookkeeping layers of [`layers`]. One change-feed task
+//! (`follow_changes`) keeps every cache in step with the store's change log.
 
 pub mod auth;
 pub mod authorizer;
@@ -17,11 +18,13 @@ mod compat;
 pub mod config;
 mod error;
 mod http;
+pub mod layers;
 pub mod operator;
 pub mod principals;
 pub mod ram;
 pub mod signing;
 pub mod sts;
+pub mod telemetry;
 pub mod tls;
 
 use std::future::{Future, IntoFuture as _};
@@ -94,7 +97,8 @@ async fn serve(
         boot.sealer.clone(),
         boot.sts_keys.clone(),
     ));
-    let authenticated = auth::AuthLayer::new(authenticator.clone());
+    let layers = layers::Layers::new(&config.limits);
+    let authenticated = layers.authenticated(authenticator.clone());
     // Caches follow the change log: principals, access keys and signing keys are evicted as
     // soon as this replica's feed delivers the change (the feed wakes on this replica's own
     // commits at once, on other replicas' via LISTEN/NOTIFY or polling).
@@ -124,8 +128,8 @@ async fn serve(
         .store
         .change_feed(from, tessera_store::FeedOptions::default());
     let watcher = feed.watcher();
-    let authorizer =
-        authorizer::AuthorizerService::new(cache.clone(), authenticator.clone()).with_feed(watcher);
+    let authorizer = authorizer::AuthorizerService::new(cache.clone(), authenticator.clone())
+        .with_feed(watcher.clone());
     let invalidation = tokio::spawn(follow_changes(
         feed,
         cache.clone(),
@@ -145,6 +149,19 @@ async fn serve(
         .into_server(),
     );
     let authorizer = tower::Layer::layer(&authenticated, authorizer.into_server());
+    let metrics = config
+        .telemetry
+        .metrics
+        .then(|| {
+            telemetry::metrics::Endpoint::new(
+                cache.clone(),
+                authenticator.clone(),
+                boot.store.clone(),
+                watcher.clone(),
+            )
+        })
+        .flatten();
+    let upkeep = metrics.clone().map(|m| tokio::spawn(m.upkeep()));
     let grpc = tonic::service::Routes::new(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -154,10 +171,17 @@ async fn serve(
         .add_service(operator)
         .prepare()
         .into_axum_router();
+    let grpc = layers.around_grpc(grpc);
     let app = http::app(
         http::AppState {
             store: boot.store.clone(),
-            compat: compat::Compat::new(ram_service, sts_service, authenticator.clone()),
+            compat: compat::Compat::new(
+                ram_service,
+                sts_service,
+                authenticator.clone(),
+                layers.rate_limits().clone(),
+            ),
+            metrics,
         },
         grpc,
     );
@@ -196,11 +220,17 @@ async fn serve(
     tokio::select! {
         ended = &mut task => {
             invalidation.abort();
+            if let Some(upkeep) = &upkeep {
+                upkeep.abort();
+            }
             return finished(ended);
         }
         () = &mut shutdown => {}
     }
     invalidation.abort();
+    if let Some(upkeep) = &upkeep {
+        upkeep.abort();
+    }
     tracing::info!("shutting down: draining in-flight requests");
     set_status(&health, ServingStatus::NotServing).await;
     let _ = stop.send(true);
@@ -230,6 +260,7 @@ async fn follow_changes(
 ) {
     use tessera_store::EntityKind;
     while let Some(changes) = feed.next().await {
+        let started = std::time::Instant::now();
         principals.invalidate(&changes).await;
         if changes.iter().any(|c| {
             matches!(
@@ -261,6 +292,7 @@ async fn follow_changes(
                 _ => {}
             }
         }
+        telemetry::metrics::feed_batch(started.elapsed());
     }
     tracing::debug!("change feed stopped; cache invalidation ends");
 }

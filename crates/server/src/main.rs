@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tessera_server::{Config, Overrides};
+use tessera_server::config::Telemetry;
+use tessera_server::{Config, ConfigError, Overrides, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -18,28 +19,51 @@ struct Args {
     command: Command,
 }
 
+/// Where the settings come from, lowest first: defaults, the TOML file of --config,
+/// TESSERA_* environment variables (TESSERA_LISTEN, TESSERA_DATA_DIR, TESSERA_DATABASE_URL,
+/// TESSERA_MASTER_KEY, TESSERA_OPERATOR_ACCESS_KEY_ID/_SECRET, TESSERA_REQUEST_TIMEOUT_MS,
+/// TESSERA_MAX_CONCURRENT_REQUESTS, TESSERA_RATE_LIMITS, TESSERA_LOG_FORMAT, …), these flags.
+#[derive(Debug, clap::Args)]
+struct Settings {
+    /// Address to listen on [default: 127.0.0.1:7733; env: TESSERA_LISTEN].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Data directory: SQLite database, master.key, operator.json [default: ./tessera-data;
+    /// env: TESSERA_DATA_DIR].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// `postgres://user@host/db` or `sqlite://path?mode=rwc` [default: SQLite in the data
+    /// directory; env: TESSERA_DATABASE_URL].
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// A TOML file with the settings (see deploy/tesserad.example.toml).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+impl Settings {
+    fn load(self) -> Result<Config, ConfigError> {
+        let overrides = Overrides {
+            listen: self.listen,
+            data_dir: self.data_dir,
+            database_url: self.database_url,
+        };
+        Config::load(self.config.as_deref(), &overrides)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve gRPC and HTTP on one port until SIGTERM or Ctrl-C.
-    ///
-    /// Settings come from, lowest first: defaults, the TOML file of --config, TESSERA_*
-    /// environment variables (TESSERA_LISTEN, TESSERA_DATA_DIR, TESSERA_DATABASE_URL,
-    /// TESSERA_MASTER_KEY, TESSERA_OPERATOR_ACCESS_KEY_ID/_SECRET, …), these flags.
     Serve {
-        /// Address to listen on [default: 127.0.0.1:7733; env: TESSERA_LISTEN].
-        #[arg(long, value_name = "ADDR")]
-        listen: Option<SocketAddr>,
-        /// Data directory: SQLite database, master.key, operator.json [default: ./tessera-data;
-        /// env: TESSERA_DATA_DIR].
-        #[arg(long, value_name = "DIR")]
-        data_dir: Option<PathBuf>,
-        /// `postgres://user@host/db` or `sqlite://path?mode=rwc` [default: SQLite in the data
-        /// directory; env: TESSERA_DATABASE_URL].
-        #[arg(long, value_name = "URL")]
-        database_url: Option<String>,
-        /// A TOML file with the settings (keys: listen, data_dir, database_url, master_key, …).
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Print the effective configuration (secrets redacted) and exit; on an invalid
+    /// configuration print the error and exit non-zero.
+    CheckConfig {
+        #[command(flatten)]
+        settings: Settings,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -55,44 +79,76 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let args = Args::parse();
     match args.command {
-        Command::Serve {
-            listen,
-            data_dir,
-            database_url,
-            config,
-        } => {
-            let overrides = Overrides {
-                listen,
-                data_dir,
-                database_url,
-            };
-            match Config::load(config.as_deref(), &overrides) {
-                Ok(config) => serve(config).await,
+        Command::Serve { settings } => {
+            let config = match settings.load() {
+                Ok(config) => config,
                 Err(error) => {
-                    tracing::error!(%error, "invalid configuration");
+                    eprintln!("tesserad: invalid {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let telemetry = match telemetry::init(&config.telemetry) {
+                Ok(guard) => guard,
+                Err(error) => {
+                    eprintln!("tesserad: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            tracing::info!(
+                otlp_traces = telemetry.exporting(),
+                metrics = config.telemetry.metrics,
+                "telemetry ready"
+            );
+            let code = serve(config).await;
+            drop(telemetry);
+            code
+        }
+        Command::CheckConfig { settings } => check_config(settings),
+        Command::Migrate { database_url } => {
+            let _telemetry = match telemetry::init(&Telemetry::default()) {
+                Ok(guard) => guard,
+                Err(error) => {
+                    eprintln!("tesserad: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match tessera_server::migrate(&database_url).await {
+                Ok(revision) => {
+                    tracing::info!(revision = revision.0, "database is up to date");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    tracing::error!(%error, "migration failed");
                     ExitCode::FAILURE
                 }
             }
         }
-        Command::Migrate { database_url } => match tessera_server::migrate(&database_url).await {
-            Ok(revision) => {
-                tracing::info!(revision = revision.0, "database is up to date");
-                ExitCode::SUCCESS
-            }
-            Err(error) => {
-                tracing::error!(%error, "migration failed");
-                ExitCode::FAILURE
-            }
-        },
+    }
+}
+
+/// `tesserad check-config`: the effective configuration on stdout, or the error on stderr. TLS
+/// files, when configured, are loaded too (a missing or malformed certificate is the usual
+/// mistake).
+fn check_config(settings: Settings) -> ExitCode {
+    let checked = settings.load().and_then(|config| {
+        if let Some(files) = &config.tls {
+            tessera_server::tls::acceptor(files)
+                .map_err(|e| ConfigError::Invalid(format!("TLS: {e}")))?;
+        }
+        config.redacted_toml()
+    });
+    match checked {
+        Ok(text) => {
+            println!("# tesserad: effective configuration (secrets redacted)");
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("tesserad: invalid {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

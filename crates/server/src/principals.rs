@@ -266,15 +266,28 @@ impl PrincipalCache {
         self.cache.entry_count()
     }
 
+    /// The number of cached principals once pending insertions and evictions are applied
+    /// (for `/metrics`).
+    pub async fn settled_entry_count(&self) -> u64 {
+        self.cache.run_pending_tasks().await;
+        self.cache.entry_count()
+    }
+
     /// The compiled principal of `key`, from the cache or loaded. Errors are the store's
     /// (`EntityNotExist.User`/`.Role`, `ServiceUnavailable`, …) or `InternalError`.
     pub async fn get(&self, key: &PrincipalKey) -> Result<Arc<CompiledPrincipal>, Error> {
         for _ in 0..STALE_RETRIES {
+            let mut loaded = false;
             let entry = self
                 .cache
-                .try_get_with_by_ref(key, load(&self.store, key))
+                .try_get_with_by_ref(key, async {
+                    loaded = true;
+                    load(&self.store, key).await
+                })
                 .await
-                .map_err(|e| (*e).clone())?;
+                .map_err(|e| (*e).clone());
+            crate::telemetry::metrics::cache_lookup("principals", !loaded);
+            let entry = entry?;
             if entry.verified.load(Ordering::Acquire) {
                 return Ok(entry);
             }
@@ -402,6 +415,10 @@ pub async fn run_invalidation(mut feed: ChangeFeed, cache: PrincipalCache) {
 }
 
 async fn load(store: &SqlStore, key: &PrincipalKey) -> Result<Arc<CompiledPrincipal>, Error> {
+    let timer = crate::telemetry::metrics::store_timer(match key.kind {
+        PrincipalKind::User => "load_user_principal",
+        PrincipalKind::Role => "load_role_principal",
+    });
     let (id, name, policies, revision) = match key.kind {
         PrincipalKind::User => {
             let (user, revision) = store
@@ -416,6 +433,7 @@ async fn load(store: &SqlStore, key: &PrincipalKey) -> Result<Arc<CompiledPrinci
             (role.role.id, role.role.name, role.policies, revision)
         }
     };
+    drop(timer);
     let (identity, policy_types) = compile(key, &policies)?;
     Ok(Arc::new(CompiledPrincipal {
         account: key.account.clone(),

@@ -376,6 +376,7 @@ impl pb::sts_server::Sts for StsService {
             )
             .await
             .map_err(err)?;
+        crate::telemetry::metrics::token_issued("AssumeRole");
         tracing::info!(
             caller = %auth.caller,
             session = %grant.assumed_role_arn(),
@@ -523,6 +524,8 @@ impl pb::sts_server::Sts for StsService {
             user_id: user.id.clone(),
             name: user.name,
         };
+        crate::telemetry::metrics::token_issued("SignIn");
+        crate::telemetry::record_caller(&caller);
         tracing::info!(caller = %caller, mfa_present, "signed in");
         Ok(Response::new(pb::SignInResponse {
             credentials: Some(credentials),

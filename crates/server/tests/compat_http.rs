@@ -853,3 +853,46 @@ async fn alibaba_api_on_sqlite() {
 async fn alibaba_api_on_postgres() {
     scenario(Backend::Postgres).await;
 }
+
+/// The per-account rate limits apply to Alibaba's API too: over the limit, `Throttling.User`
+/// with the retry hints the SDKs read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_answer_throttling_user() {
+    let server = TestServer::start_with(Backend::Sqlite, "compat_http", |config| {
+        config.limits.rate_limits = [("GetUser".to_owned(), 1)].into();
+    })
+    .await;
+    let http = Client {
+        addr: server.running.addr,
+    };
+    let account: AccountId = server.store.create_account("acme").await.unwrap().value.id;
+    let (root_id, root_secret, _) = server.key_for(&account, None).await;
+    let root = Key::new(&root_id, &root_secret);
+    http.rpc(
+        Rpc::PostForm,
+        &root,
+        RAM,
+        "CreateUser",
+        &[("UserName", "alice")],
+    )
+    .await
+    .ok();
+    // A burst of one per second: the second GetUser within the second is refused.
+    let mut throttled = None;
+    for _ in 0..5 {
+        let answer = http
+            .rpc(Rpc::Get, &root, RAM, "GetUser", &[("UserName", "alice")])
+            .await;
+        if answer.status != 200 {
+            throttled = Some(answer);
+            break;
+        }
+    }
+    let answer = throttled.expect("five GetUser calls in a row were all allowed at 1/s");
+    let answer = answer.refused(429, "Throttling.User");
+    let retry_ms: u64 = answer.header("x-acs-retry-after").unwrap().parse().unwrap();
+    assert!(retry_ms > 0 && retry_ms <= 1000, "{answer:?}");
+    // Other operations are not limited.
+    http.rpc(Rpc::Get, &root, RAM, "ListUsers", &[]).await.ok();
+    server.stop().await;
+}

@@ -315,6 +315,7 @@ pub fn grpc_code(kind: ErrorKind) -> tonic::Code {
         GrpcCode::Unauthenticated => tonic::Code::Unauthenticated,
         GrpcCode::PermissionDenied => tonic::Code::PermissionDenied,
         GrpcCode::Unavailable => tonic::Code::Unavailable,
+        GrpcCode::DeadlineExceeded => tonic::Code::DeadlineExceeded,
         GrpcCode::Internal => tonic::Code::Internal,
     }
 }
@@ -330,7 +331,7 @@ pub fn status(error: &Error) -> Status {
 }
 
 /// Every error kind, to invert the table's gRPC codes.
-const KINDS: [ErrorKind; 10] = [
+const KINDS: [ErrorKind; 11] = [
     ErrorKind::InvalidParameter,
     ErrorKind::NotFound,
     ErrorKind::AlreadyExists,
@@ -340,6 +341,7 @@ const KINDS: [ErrorKind; 10] = [
     ErrorKind::PermissionDenied,
     ErrorKind::Throttled,
     ErrorKind::Unavailable,
+    ErrorKind::Timeout,
     ErrorKind::Internal,
 ];
 

@@ -82,6 +82,7 @@ impl RamService {
         let permissions = Permissions::new(identity, session.as_deref());
         let context = auth.caller.context(&auth.facts());
         authorize_operation(row, &auth.caller, &permissions, target, &context)
+            .inspect(|a| crate::telemetry::record_decision(row.action, a.decision))
             .and_then(tessera_iam::Authorization::require)
             .map_err(err)?;
         Ok(account)
