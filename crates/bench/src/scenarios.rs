@@ -254,7 +254,7 @@ pub async fn call(
         Prepared::AdminWrite { roots } => {
             let root = &roots[worker % roots.len()];
             let user = format!("w{run:x}-{worker}-{}", sequence / 2);
-            if sequence % 2 == 0 {
+            if sequence.is_multiple_of(2) {
                 let request = encode(&pb::CreateUserRequest {
                     user_name: user,
                     ..Default::default()

@@ -90,7 +90,7 @@ impl Target {
             &Auth::Signed(key.clone()),
         )
         .await
-        .with_context(|| format!("{path}"))
+        .with_context(|| path.to_owned())
     }
 }
 
