@@ -16,8 +16,10 @@
 //! 3. calls the store in the caller's own account;
 //! 4. maps every domain error through [`crate::authorizer::status`].
 //!
-//! Writes answer with the change-log revision they committed at. The change feed (wired in
-//! `serve`) invalidates the caches after every write.
+//! Writes answer with the change-log revision they committed at, once this replica's change
+//! feed (wired in `serve`) has applied it to the caches: a caller's next call on this replica
+//! sees its write (other replicas follow within the feed's bound, or at once with
+//! `min_revision`).
 
 mod access_keys;
 mod account;
@@ -32,7 +34,7 @@ use tessera_iam::{AccountId, Error, Target, authorize_operation};
 use tessera_policy::{Permissions, PolicySet};
 use tessera_proto::v1 as pb;
 use tessera_proto::v1::ram_server::{Ram, RamServer};
-use tessera_store::Revision;
+use tessera_store::{FeedWatcher, Revision};
 use tonic::{Request, Response, Status};
 
 use crate::authorizer::{caller_policies, status};
@@ -45,12 +47,45 @@ pub struct RamService {
     cache: PrincipalCache,
     /// Seals access key secrets and MFA seeds at rest.
     sealer: Sealer,
+    /// This replica's change feed: a write answers once the feed has applied it here.
+    feed: Option<FeedWatcher>,
 }
+
+/// How long a write waits for this replica's feed to apply it before answering anyway.
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl RamService {
     /// A service over `cache`'s store, loading callers' permissions through `cache`.
     pub fn new(cache: PrincipalCache, sealer: Sealer) -> RamService {
-        RamService { cache, sealer }
+        RamService {
+            cache,
+            sealer,
+            feed: None,
+        }
+    }
+
+    /// Follows `watcher` (the feed that invalidates this replica's caches): each write answers
+    /// only once its revision is applied, so the writer's next call on this replica sees it
+    /// (read-your-writes here; other replicas within the feed's bound, or at once with
+    /// `min_revision`).
+    #[must_use]
+    pub fn with_feed(mut self, watcher: FeedWatcher) -> RamService {
+        self.feed = Some(watcher);
+        self
+    }
+
+    /// Waits (briefly) until this replica's feed has applied `revision`.
+    async fn settle(&self, revision: u64) {
+        let (Some(feed), Ok(revision)) = (&self.feed, i64::try_from(revision)) else {
+            return;
+        };
+        if revision <= 0 {
+            return;
+        }
+        if let Err(error) = feed.wait_for(Revision(revision), SETTLE_TIMEOUT).await {
+            // The write is committed; only this replica's caches lag (the feed catches up).
+            tracing::warn!(revision, %error, "a write's revision was not applied in time");
+        }
     }
 
     /// The tonic service.
@@ -170,6 +205,36 @@ fn write_result(r: Revision) -> Response<pb::WriteResult> {
 /// `impl Ram for RamService`, each method handing its request to the function of the same name
 /// in the module that owns the operation. (A macro in an `async_trait` impl is not expanded
 /// before the attribute runs, so the macro writes the whole impl.)
+/// The change-log revision a response reports (0 for reads).
+trait Revisioned {
+    fn revision(&self) -> u64;
+}
+
+macro_rules! revisioned {
+    (writes: $($write:ident),*; reads: $($read:ident),*;) => {
+        $(impl Revisioned for pb::$write {
+            fn revision(&self) -> u64 {
+                self.revision
+            }
+        })*
+        $(impl Revisioned for pb::$read {
+            fn revision(&self) -> u64 {
+                0
+            }
+        })*
+    };
+}
+
+revisioned! {
+    writes: UserResponse, GroupResponse, RoleResponse, PolicyResponse, PolicyVersionResponse,
+        CreateAccessKeyResponse, AccessKeyResponse, LoginProfileResponse,
+        CreateVirtualMfaDeviceResponse, VirtualMfaDeviceResponse, WriteResult;
+    reads: AccessKeyLastUsedResponse, GetAccountSummaryResponse, ListAccessKeysResponse,
+        ListAttachedPoliciesResponse, ListEntitiesForPolicyResponse, ListGroupsResponse,
+        ListPoliciesResponse, ListPolicyVersionsResponse, ListRolesResponse, ListUsersResponse,
+        ListVirtualMfaDevicesResponse, SetAccountAliasRequest;
+}
+
 macro_rules! delegate {
     ($($module:ident::$method:ident($req:ident) -> $resp:ident;)*) => {
         #[tonic::async_trait]
@@ -179,7 +244,9 @@ macro_rules! delegate {
                     &self,
                     request: Request<pb::$req>,
                 ) -> Result<Response<pb::$resp>, Status> {
-                    $module::$method(self, request).await
+                    let response = $module::$method(self, request).await?;
+                    self.settle(response.get_ref().revision()).await;
+                    Ok(response)
                 }
             )*
         }
