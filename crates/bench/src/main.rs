@@ -110,12 +110,14 @@ impl Drop for Spawned {
 fn spawn_server(args: &Args) -> anyhow::Result<Spawned> {
     let dir = tempfile::tempdir()?;
     let data = dir.path().join("data");
-    let config = tessera_server::Config {
+    let mut config = tessera_server::Config {
         data_dir: data.clone(),
         database_url: args.database_url.clone(),
         database_max_connections: 16,
         ..tessera_server::Config::default()
     };
+    // The bench measures capacity, not the per-account limiter (AssumeRole: 100/s by default).
+    config.limits.rate_limits.clear();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.server_threads.max(1))
         .thread_name("tesserad")
