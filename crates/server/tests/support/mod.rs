@@ -220,9 +220,8 @@ impl SignedChannel {
 impl tower::Service<http::Request<tonic::body::Body>> for SignedChannel {
     type Response = http::Response<tonic::body::Body>;
     type Error = tessera_client::BoxError;
-    type Future = <tessera_client::SignedChannel as tower::Service<
-        http::Request<tonic::body::Body>,
-    >>::Future;
+    type Future =
+        <tessera_client::SignedChannel as tower::Service<http::Request<tonic::body::Body>>>::Future;
 
     fn poll_ready(
         &mut self,
