@@ -354,6 +354,33 @@ impl Error {
     pub fn unavailable(message: impl Into<Cow<'static, str>>) -> Error {
         Error::new(ErrorKind::Unavailable, "ServiceUnavailable", message)
     }
+
+    /// `Throttling.User` (Alibaba's gateway): the caller's request rate is over its limit.
+    pub fn throttling_user() -> Error {
+        Error::new(
+            ErrorKind::Throttled,
+            "Throttling.User",
+            "Request was denied due to user flow control.",
+        )
+    }
+
+    /// `InvalidAction.NotFound` (Alibaba's gateway, 404): no such operation in the API version.
+    pub fn invalid_action() -> Error {
+        Error::new(
+            ErrorKind::NotFound,
+            "InvalidAction.NotFound",
+            "Specified api is not found, please check your url and method.",
+        )
+    }
+
+    /// `InvalidVersion` (Alibaba's gateway): the `Version` names no API served here.
+    pub fn invalid_version() -> Error {
+        Error::new(
+            ErrorKind::InvalidParameter,
+            "InvalidVersion",
+            "Specified parameter Version is not valid.",
+        )
+    }
 }
 
 impl fmt::Display for Error {
@@ -486,6 +513,24 @@ mod tests {
                 GrpcCode::PermissionDenied,
             ),
             (Error::internal(), "InternalError", 500, GrpcCode::Internal),
+            (
+                Error::throttling_user(),
+                "Throttling.User",
+                429,
+                GrpcCode::ResourceExhausted,
+            ),
+            (
+                Error::invalid_action(),
+                "InvalidAction.NotFound",
+                404,
+                GrpcCode::NotFound,
+            ),
+            (
+                Error::invalid_version(),
+                "InvalidVersion",
+                400,
+                GrpcCode::InvalidArgument,
+            ),
             (
                 Error::sign_in_failed(),
                 "AuthenticationFail.Password",

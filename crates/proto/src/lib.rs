@@ -1,9 +1,13 @@
 //! The `tessera.v1` gRPC API (proto/tessera/v1), generated: message types, client stubs and
 //! server traits. Convert to domain types at the edge (the server's service modules), never
 //! deeper.
+//!
+//! [`alibaba`] maps Alibaba Cloud's RAM/STS API (action names, parameters, response JSON) onto
+//! these services, for the server's HTTP endpoint and the CLI alike.
 
 #![allow(clippy::all, clippy::pedantic, missing_debug_implementations)]
 
+pub mod alibaba;
 mod redact;
 
 /// Package `tessera.v1`.
