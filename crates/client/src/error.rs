@@ -8,7 +8,7 @@ pub enum Error {
     #[error("InvalidEndpoint: {0}")]
     InvalidEndpoint(String),
     /// Connecting to the server failed.
-    #[error("ServiceUnavailable: cannot connect to the server: {0}")]
+    #[error("ServiceUnavailable: cannot connect to the server: {}", Chain(.0))]
     Connect(#[source] tonic::transport::Error),
     /// A call the client made for itself (e.g. AssumeRole for a credentials provider) failed.
     #[error("{}", .0.message())]
@@ -41,6 +41,22 @@ impl Error {
                 tonic::Status::unauthenticated(other.to_string())
             }
         }
+    }
+}
+
+/// An error with its causes, `outer: inner: innermost` (tonic's transport errors say little
+/// at the top: `transport error`).
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(e) = source {
+            write!(f, ": {e}")?;
+            source = e.source();
+        }
+        Ok(())
     }
 }
 

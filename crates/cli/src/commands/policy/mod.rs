@@ -12,6 +12,7 @@ use tessera_policy::{Parsed, PolicyErrors};
 use crate::console::Console;
 use crate::failure::CommandResult;
 
+pub(crate) use simulate::parse_context_pair;
 pub use simulate::SimulateArgs;
 pub use validate::ValidateArgs;
 
