@@ -28,7 +28,19 @@ pub struct Typed {
 }
 
 impl Globals {
-    pub fn new(args: GlobalArgs, matches: &ArgMatches) -> Globals {
+    pub fn new(mut args: GlobalArgs, matches: &ArgMatches) -> Globals {
+        // An empty value (`TESSERA_PROFILE=`) is no value.
+        for value in [
+            &mut args.endpoint,
+            &mut args.profile,
+            &mut args.access_key_id,
+            &mut args.access_key_secret,
+            &mut args.security_token,
+        ] {
+            if value.as_deref() == Some("") {
+                *value = None;
+            }
+        }
         let typed = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
         Globals {
             typed: Typed {

@@ -50,13 +50,17 @@ struct Chain<'a>(&'a (dyn std::error::Error + 'static));
 
 impl std::fmt::Display for Chain<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
+        // Some errors repeat their source in their own text: print each text once.
+        let mut written = self.0.to_string();
         let mut source = self.0.source();
         while let Some(e) = source {
-            write!(f, ": {e}")?;
+            let text = e.to_string();
+            if !written.contains(&text) {
+                written = format!("{written}: {text}");
+            }
             source = e.source();
         }
-        Ok(())
+        f.write_str(&written)
     }
 }
 

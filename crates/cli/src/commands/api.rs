@@ -188,7 +188,7 @@ pub async fn run(
 }
 
 fn unknown_operation(api: Api, operation: &str) -> Problem {
-    let product = api.product();
+    let product = api.product().to_uppercase();
     let similar = api
         .actions()
         .iter()
@@ -199,7 +199,7 @@ fn unknown_operation(api: Api, operation: &str) -> Problem {
         "InvalidAction.NotFound",
         format!(
             "{product} has no operation {operation:?}{similar}; `tessera {} --help` lists them",
-            product.to_lowercase()
+            api.product().to_lowercase()
         ),
     )
 }
@@ -268,15 +268,16 @@ async fn required_params(api: Api, operation: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser as _;
+    use clap::{CommandFactory as _, FromArgMatches as _};
 
     use super::{Parsed, parse_params};
     use crate::cli::{Cli, OutputFormat};
     use crate::session::Globals;
 
     fn globals() -> Globals {
-        let cli = Cli::parse_from(["tessera", "policy", "validate", "x"]);
-        Globals::new(cli.global, &clap::ArgMatches::default())
+        let matches = Cli::command().get_matches_from(["tessera", "policy", "validate", "x"]);
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        Globals::new(cli.global, &matches)
     }
 
     fn params(args: &[&str]) -> Result<Vec<(String, String)>, String> {
@@ -324,7 +325,7 @@ mod tests {
             panic!("parsed")
         };
         assert_eq!(params.get("UserName"), Some("a"));
-        assert_eq!(&globals.args, OutputFormat::Table);
+        assert_eq!(globals.args.output, OutputFormat::Table);
         assert_eq!(globals.args.profile.as_deref(), Some("p"));
         assert!(globals.typed.profile);
     }
