@@ -188,8 +188,8 @@ pub fn save(path: &Path, config: &Config) -> Result<(), String> {
     let mut text = serde_json::to_string_pretty(config).map_err(|e| fail(&e))?;
     text.push('\n');
     let temporary = dir.join(format!(".config.json.{}.tmp", std::process::id()));
-    let written = write_private(&temporary, text.as_bytes())
-        .and_then(|()| std::fs::rename(&temporary, path));
+    let written =
+        write_private(&temporary, text.as_bytes()).and_then(|()| std::fs::rename(&temporary, path));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temporary);
         return Err(fail(&e));

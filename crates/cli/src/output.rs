@@ -11,7 +11,11 @@ use crate::console::Console;
 use crate::failure::{EXIT_FAILURE, EXIT_INVALID, Failure};
 
 /// Writes `value` as the global options say (`--output`, `--query`).
-pub fn print(console: &mut Console<'_>, options: &GlobalArgs, value: &Value) -> Result<(), Failure> {
+pub fn print(
+    console: &mut Console<'_>,
+    options: &GlobalArgs,
+    value: &Value,
+) -> Result<(), Failure> {
     let value = match &options.query {
         None => value,
         Some(path) => match select(value, path) {
@@ -297,7 +301,11 @@ mod tests {
         let value = json!({"Users": {"User": [{"UserName": "alice"}]}, "N": 1});
         assert_eq!(select(&value, "Users.User[0].UserName").unwrap(), "alice");
         assert_eq!(select(&value, "N").unwrap(), 1);
-        assert!(select(&value, "Users.User[1]").unwrap_err().contains("no item [1]"));
+        assert!(
+            select(&value, "Users.User[1]")
+                .unwrap_err()
+                .contains("no item [1]")
+        );
         assert!(select(&value, "Nope").unwrap_err().contains("no field"));
         assert!(select(&value, "N[x]").is_err());
     }

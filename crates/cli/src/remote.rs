@@ -13,8 +13,7 @@ use tonic::codegen::http;
 use tower::util::BoxCloneSyncService;
 
 /// What the forwarders call over: a signed channel, or a stand-in that sends nothing.
-pub type Transport =
-    BoxCloneSyncService<http::Request<Body>, http::Response<Body>, TransportError>;
+pub type Transport = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, TransportError>;
 
 /// A transport failure. (A concrete type rather than a boxed error, so that the futures of the
 /// forwarding methods are provably `Send`.)
@@ -147,4 +146,3 @@ forward! { Sts for StsForward {
     get_jwks(GetJwksRequest) -> GetJwksResponse;
     sign_in(SignInRequest) -> SignInResponse;
 }}
-

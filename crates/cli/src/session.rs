@@ -112,9 +112,7 @@ pub struct Target {
 impl Target {
     /// Connects, ready to sign as the identity (assuming its role at the first call).
     pub async fn connect(&self) -> Result<Client, Problem> {
-        let connect = |credential: Credential| {
-            Client::builder(&self.endpoint).connect(credential)
-        };
+        let connect = |credential: Credential| Client::builder(&self.endpoint).connect(credential);
         match &self.identity {
             Identity::Fixed(credential) => connect(credential.clone())
                 .await
@@ -161,7 +159,11 @@ fn endpoint(globals: &Globals, profile: Option<&Profile>) -> String {
         .endpoint
         .clone()
         .filter(|e| !e.is_empty())
-        .or_else(|| profile.map(|p| p.endpoint.clone()).filter(|e| !e.is_empty()))
+        .or_else(|| {
+            profile
+                .map(|p| p.endpoint.clone())
+                .filter(|e| !e.is_empty())
+        })
         .unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned())
 }
 

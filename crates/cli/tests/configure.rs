@@ -76,7 +76,14 @@ fn set_writes_a_private_file_and_list_never_shows_secrets() {
     }
 
     // Updating one setting keeps the others; the mode survives too.
-    let run = scratch.run(&["configure", "set", "--profile", "dev", "--endpoint", "http://h:1"]);
+    let run = scratch.run(&[
+        "configure",
+        "set",
+        "--profile",
+        "dev",
+        "--endpoint",
+        "http://h:1",
+    ]);
     assert_eq!(run.code, Some(0), "{run:?}");
     let file = config_file(&scratch);
     assert_eq!(file["profiles"][0]["endpoint"], "http://h:1");
@@ -88,7 +95,11 @@ fn set_writes_a_private_file_and_list_never_shows_secrets() {
     assert_eq!(table.code, Some(0), "{table:?}");
     let lines: Vec<&str> = table.stdout.lines().collect();
     assert!(lines[0].starts_with("AccessKeyId"), "{}", table.stdout);
-    assert!(lines[2].contains("***123") && lines[2].contains("http://h:1"), "{}", table.stdout);
+    assert!(
+        lines[2].contains("***123") && lines[2].contains("http://h:1"),
+        "{}",
+        table.stdout
+    );
 }
 
 #[test]
@@ -180,7 +191,14 @@ fn credentials_files_of_every_shape_are_read() {
 
     // From standard input, too.
     let run = scratch.run_env(
-        &["configure", "set", "--profile", "piped", "--credentials-file", "-"],
+        &[
+            "configure",
+            "set",
+            "--profile",
+            "piped",
+            "--credentials-file",
+            "-",
+        ],
         &[],
         r#"{"AccessKeyId": "LTAIpiped", "AccessKeySecret": "p"}"#,
     );
@@ -188,7 +206,12 @@ fn credentials_files_of_every_shape_are_read() {
 
     let run = scratch.run(&["configure", "set", "--credentials-file", "empty.json"]);
     assert_eq!(run.code, Some(2), "{run:?}");
-    assert!(run.error()["Message"].as_str().unwrap().contains("no AccessKeyId"));
+    assert!(
+        run.error()["Message"]
+            .as_str()
+            .unwrap()
+            .contains("no AccessKeyId")
+    );
 }
 
 #[test]

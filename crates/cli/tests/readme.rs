@@ -44,7 +44,11 @@ async fn the_readme_quickstart_works_as_printed() {
         .parent()
         .unwrap()
         .to_owned();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let home = lab.scratch.home();
     let endpoint = lab.endpoint.clone();
     let output = tokio::task::spawn_blocking(move || {

@@ -76,18 +76,42 @@ async fn bootstrap(lab: &Lab, name: &str) -> String {
         .await;
     Lab::ok(&configured);
     let created = lab
-        .run(&["--profile", "operator", "operator", "CreateAccount", "--AccountName", name])
+        .run(&[
+            "--profile",
+            "operator",
+            "operator",
+            "CreateAccount",
+            "--AccountName",
+            name,
+        ])
         .await;
     let account = Lab::ok(&created);
     let id = account["AccountId"].as_str().unwrap().to_owned();
     assert_eq!(id.len(), 16, "{account}");
-    assert!(account["AccessKey"]["AccessKeyId"].as_str().unwrap().starts_with("LTAI"));
-    assert!(!account["AccessKey"]["AccessKeySecret"].as_str().unwrap().is_empty());
+    assert!(
+        account["AccessKey"]["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .starts_with("LTAI")
+    );
+    assert!(
+        !account["AccessKey"]["AccessKeySecret"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+    );
     let file = format!("{name}.json");
     lab.scratch.write(&file, &created.stdout);
     Lab::ok(
-        &lab.run(&["configure", "set", "--profile", name, "--credentials-file", &file])
-            .await,
+        &lab.run(&[
+            "configure",
+            "set",
+            "--profile",
+            name,
+            "--credentials-file",
+            &file,
+        ])
+        .await,
     );
     id
 }
@@ -95,15 +119,29 @@ async fn bootstrap(lab: &Lab, name: &str) -> String {
 /// Creates an access key for `user` and configures profile `profile` with it (made current).
 async fn user_profile(lab: &Lab, admin: &str, user: &str, profile: &str) {
     let created = lab
-        .run(&["--profile", admin, "ram", "CreateAccessKey", "--UserName", user])
+        .run(&[
+            "--profile",
+            admin,
+            "ram",
+            "CreateAccessKey",
+            "--UserName",
+            user,
+        ])
         .await;
     let key = Lab::ok(&created);
     assert_eq!(key["AccessKey"]["Status"], "Active");
     let file = format!("{profile}.json");
     lab.scratch.write(&file, &created.stdout);
     Lab::ok(
-        &lab.run(&["configure", "set", "--profile", profile, "--credentials-file", &file])
-            .await,
+        &lab.run(&[
+            "configure",
+            "set",
+            "--profile",
+            profile,
+            "--credentials-file",
+            &file,
+        ])
+        .await,
     );
 }
 
@@ -127,10 +165,19 @@ async fn seed_lab(backend: Backend) {
     // The seed lab, as the aliyun CLI would run it.
     let user = Lab::ok(&lab.run(&["ram", "CreateUser", "--UserName", "alice"]).await);
     assert_eq!(user["User"]["UserName"], "alice");
-    assert!(user["User"]["UserId"].as_str().is_some_and(|id| !id.is_empty()));
+    assert!(
+        user["User"]["UserId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
     let group = Lab::ok(
-        &lab.run(&["ram", "CreateGroup", "--GroupName", "oss-readonly-lab-group"])
-            .await,
+        &lab.run(&[
+            "ram",
+            "CreateGroup",
+            "--GroupName",
+            "oss-readonly-lab-group",
+        ])
+        .await,
     );
     assert_eq!(group["Group"]["GroupName"], "oss-readonly-lab-group");
     let attached = Lab::ok(
@@ -146,7 +193,10 @@ async fn seed_lab(backend: Backend) {
         ])
         .await,
     );
-    assert_eq!(attached.as_object().unwrap().keys().collect::<Vec<_>>(), ["RequestId"]);
+    assert_eq!(
+        attached.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["RequestId"]
+    );
     Lab::ok(
         &lab.run(&[
             "ram",
@@ -159,13 +209,23 @@ async fn seed_lab(backend: Backend) {
         .await,
     );
     let members = Lab::ok(
-        &lab.run(&["ram", "ListUsersForGroup", "--GroupName", "oss-readonly-lab-group"])
-            .await,
+        &lab.run(&[
+            "ram",
+            "ListUsersForGroup",
+            "--GroupName",
+            "oss-readonly-lab-group",
+        ])
+        .await,
     );
     assert_eq!(members["Users"]["User"][0]["UserName"], "alice");
     let policies = Lab::ok(
-        &lab.run(&["ram", "ListPoliciesForGroup", "--GroupName", "oss-readonly-lab-group"])
-            .await,
+        &lab.run(&[
+            "ram",
+            "ListPoliciesForGroup",
+            "--GroupName",
+            "oss-readonly-lab-group",
+        ])
+        .await,
     );
     assert_eq!(
         policies["Policies"]["Policy"][0]["PolicyName"],
@@ -219,9 +279,16 @@ async fn seed_lab(backend: Backend) {
     assert_request_id(&error);
     let exists = lab.run(&["ram", "CreateUser", "--UserName", "alice"]).await;
     assert_error(&exists, 1, "EntityAlreadyExists.User");
-    let bad = lab.run(&["ram", "CreateUser", "--UserName", "bad name!"]).await;
+    let bad = lab
+        .run(&["ram", "CreateUser", "--UserName", "bad name!"])
+        .await;
     assert_eq!(bad.code, Some(1), "{bad:?}");
-    assert!(bad.error()["Code"].as_str().unwrap().starts_with("InvalidParameter.UserName"));
+    assert!(
+        bad.error()["Code"]
+            .as_str()
+            .unwrap()
+            .starts_with("InvalidParameter.UserName")
+    );
 
     // Alice's own key: a RAM user without a policy for it is refused...
     Lab::ok(&lab.run(&["ram", "CreateUser", "--UserName", "bob"]).await);
@@ -268,7 +335,13 @@ async fn seed_lab(backend: Backend) {
 
     // Authorize for the current credentials (a long-term key: about its own principal).
     let own = lab
-        .run(&["authorize", "--action", "oss:GetObject", "--resource", &photo])
+        .run(&[
+            "authorize",
+            "--action",
+            "oss:GetObject",
+            "--resource",
+            &photo,
+        ])
         .await;
     assert_eq!(Lab::ok(&own)["Principal"], alice_arn.as_str());
     // Asking about someone else needs tessera:Authorize: an error, exit status 2.
@@ -342,7 +415,12 @@ async fn seed_lab(backend: Backend) {
     ];
     let assumed = ok_eventually(&lab, &assume).await;
     let credentials = &assumed["Credentials"];
-    assert!(credentials["AccessKeyId"].as_str().unwrap().starts_with("STS."));
+    assert!(
+        credentials["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .starts_with("STS.")
+    );
     assert!(credentials["Expiration"].as_str().unwrap().ends_with('Z'));
     assert_eq!(
         assumed["AssumedRoleUser"]["Arn"],
@@ -364,7 +442,13 @@ async fn seed_lab(backend: Backend) {
     assert_eq!(configured["Profile"]["Mode"], "StsToken");
     // The session policy narrows the role: GetObject allowed, ListObjects not.
     let session_get = lab
-        .run(&["authorize", "--action", "oss:GetObject", "--resource", &photo])
+        .run(&[
+            "authorize",
+            "--action",
+            "oss:GetObject",
+            "--resource",
+            &photo,
+        ])
         .await;
     let decision = Lab::ok(&session_get);
     assert_eq!(
@@ -393,7 +477,10 @@ async fn seed_lab(backend: Backend) {
     let bearer = lab
         .run_env(
             &["sts", "GetCallerIdentity"],
-            &[("ALIBABA_CLOUD_SECURITY_TOKEN", token), ("TESSERA_PROFILE", "")],
+            &[
+                ("ALIBABA_CLOUD_SECURITY_TOKEN", token),
+                ("TESSERA_PROFILE", ""),
+            ],
             "",
         )
         .await;
@@ -429,7 +516,13 @@ async fn seed_lab(backend: Backend) {
         format!("acs:ram::{a}:assumed-role/photo-reader/alice-cli")
     );
     let reader_get = lab
-        .run(&["authorize", "--action", "oss:GetObject", "--resource", &photo])
+        .run(&[
+            "authorize",
+            "--action",
+            "oss:GetObject",
+            "--resource",
+            &photo,
+        ])
         .await;
     assert_eq!(
         Lab::ok(&reader_get)["Principal"],
@@ -511,7 +604,13 @@ async fn operator_commands(backend: Backend) {
     let first = Lab::ok(&run(&lab, &["ListAccounts", "--MaxItems", "1"]).await);
     assert_eq!(first["IsTruncated"], true);
     let marker = first["Marker"].as_str().unwrap();
-    let second = Lab::ok(&run(&lab, &["ListAccounts", "--MaxItems", "1", "--Marker", marker]).await);
+    let second = Lab::ok(
+        &run(
+            &lab,
+            &["ListAccounts", "--MaxItems", "1", "--Marker", marker],
+        )
+        .await,
+    );
     assert_ne!(
         first["Accounts"]["Account"][0]["AccountId"],
         second["Accounts"]["Account"][0]["AccountId"]
@@ -520,7 +619,12 @@ async fn operator_commands(backend: Backend) {
     let account = Lab::ok(&run(&lab, &["GetAccount", "--AccountId", &a]).await);
     assert_eq!(account["Account"]["AccountName"], "acme");
     assert_eq!(account["Account"]["Status"], "Active");
-    assert!(account["Account"]["CreateDate"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        account["Account"]["CreateDate"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
 
     // Suspended: the account's key stops working until it is resumed.
     let suspended = Lab::ok(&run(&lab, &["SuspendAccount", "--AccountId", &a]).await);
@@ -535,16 +639,35 @@ async fn operator_commands(backend: Backend) {
     ok_eventually(&lab, &["--profile", "acme", "ram", "ListUsers"]).await;
 
     let quota = Lab::ok(
-        &run(&lab, &["SetAccountQuota", "--AccountId", &a, "--QuotaName", "UsersQuota", "--Value", "1"])
-            .await,
+        &run(
+            &lab,
+            &[
+                "SetAccountQuota",
+                "--AccountId",
+                &a,
+                "--QuotaName",
+                "UsersQuota",
+                "--Value",
+                "1",
+            ],
+        )
+        .await,
     );
     assert!(quota["Revision"].as_u64().unwrap() > 0);
-    Lab::ok(&lab.run(&["--profile", "acme", "ram", "CreateUser", "--UserName", "u1"]).await);
+    Lab::ok(
+        &lab.run(&["--profile", "acme", "ram", "CreateUser", "--UserName", "u1"])
+            .await,
+    );
     let over = lab
         .run(&["--profile", "acme", "ram", "CreateUser", "--UserName", "u2"])
         .await;
     assert_eq!(over.code, Some(1), "{over:?}");
-    assert!(over.error()["Code"].as_str().unwrap().starts_with("LimitExceeded"));
+    assert!(
+        over.error()["Code"]
+            .as_str()
+            .unwrap()
+            .starts_with("LimitExceeded")
+    );
 
     let rotated = Lab::ok(&run(&lab, &["RotateSigningKey"]).await);
     assert!(!rotated["KeyId"].as_str().unwrap().is_empty());
@@ -554,7 +677,10 @@ async fn operator_commands(backend: Backend) {
     // A service principal in another account asks Authorize about acme's users only once
     // the operator grants it.
     let s = bootstrap(&lab, "services").await;
-    Lab::ok(&lab.run(&["ram", "CreateUser", "--UserName", "gateway"]).await);
+    Lab::ok(
+        &lab.run(&["ram", "CreateUser", "--UserName", "gateway"])
+            .await,
+    );
     user_profile(&lab, "services", "gateway", "gateway").await;
     let about_acme = [
         "authorize",
@@ -584,7 +710,14 @@ async fn operator_commands(backend: Backend) {
 
     // Only the operator's account may.
     let not_operator = lab
-        .run(&["--profile", "acme", "operator", "CreateAccount", "--AccountName", "x"])
+        .run(&[
+            "--profile",
+            "acme",
+            "operator",
+            "CreateAccount",
+            "--AccountName",
+            "x",
+        ])
         .await;
     assert_eq!(not_operator.code, Some(1), "{not_operator:?}");
     assert!(!not_operator.error()["Code"].as_str().unwrap().is_empty());
@@ -621,12 +754,24 @@ async fn credentials_precedence_and_output(backend: Backend) {
     let who = ["sts", "GetCallerIdentity"];
 
     assert_eq!(arn(lab.run(&who).await), alice, "the current profile");
-    assert_eq!(arn(lab.run_env(&who, &env_root, "").await), root, "env over current");
+    assert_eq!(
+        arn(lab.run_env(&who, &env_root, "").await),
+        root,
+        "env over current"
+    );
     let named = ["--profile", "alice", "sts", "GetCallerIdentity"];
-    assert_eq!(arn(lab.run_env(&named, &env_root, "").await), alice, "named over env");
+    assert_eq!(
+        arn(lab.run_env(&named, &env_root, "").await),
+        alice,
+        "named over env"
+    );
     let mut env_named = env_root.to_vec();
     env_named.push(("TESSERA_PROFILE", "alice"));
-    assert_eq!(arn(lab.run_env(&who, &env_named, "").await), alice, "TESSERA_PROFILE");
+    assert_eq!(
+        arn(lab.run_env(&who, &env_named, "").await),
+        alice,
+        "TESSERA_PROFILE"
+    );
     let typed = [
         "--profile",
         "alice",
@@ -647,11 +792,20 @@ async fn credentials_precedence_and_output(backend: Backend) {
         "--access-key-secret",
         root_secret,
     ];
-    assert_eq!(arn(lab.run(&after).await), root, "typed after the operation");
+    assert_eq!(
+        arn(lab.run(&after).await),
+        root,
+        "typed after the operation"
+    );
 
     // --endpoint (typed) over TESSERA_ENDPOINT: nothing listens there.
     let unreachable = lab
-        .run(&["--endpoint", "http://127.0.0.1:9", "sts", "GetCallerIdentity"])
+        .run(&[
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "sts",
+            "GetCallerIdentity",
+        ])
         .await;
     assert_error(&unreachable, 1, "ServiceUnavailable");
     let invalid = lab
@@ -661,16 +815,37 @@ async fn credentials_precedence_and_output(backend: Backend) {
 
     // --query and --output.
     let id = lab
-        .run(&["--profile", "acme", "sts", "GetCallerIdentity", "--query", "AccountId"])
+        .run(&[
+            "--profile",
+            "acme",
+            "sts",
+            "GetCallerIdentity",
+            "--query",
+            "AccountId",
+        ])
         .await;
     assert_eq!(id.code, Some(0), "{id:?}");
     assert_eq!(id.stdout, format!("{a}\n"));
     let name = lab
-        .run(&["--profile", "acme", "ram", "ListUsers", "--query", "Users.User[0].UserName"])
+        .run(&[
+            "--profile",
+            "acme",
+            "ram",
+            "ListUsers",
+            "--query",
+            "Users.User[0].UserName",
+        ])
         .await;
     assert_eq!(name.stdout, "alice\n");
     let nothing = lab
-        .run(&["--profile", "acme", "ram", "ListUsers", "--query", "Users.User[5]"])
+        .run(&[
+            "--profile",
+            "acme",
+            "ram",
+            "ListUsers",
+            "--query",
+            "Users.User[5]",
+        ])
         .await;
     assert_error(&nothing, 1, "InvalidParameter.Query");
     let table = lab
@@ -678,9 +853,17 @@ async fn credentials_precedence_and_output(backend: Backend) {
         .await;
     assert_eq!(table.code, Some(0), "{table:?}");
     let lines: Vec<&str> = table.stdout.lines().collect();
-    assert!(lines[0].contains("UserName") && lines[0].contains("UserId"), "{}", table.stdout);
+    assert!(
+        lines[0].contains("UserName") && lines[0].contains("UserId"),
+        "{}",
+        table.stdout
+    );
     assert!(lines[2].contains("alice"), "{}", table.stdout);
-    assert!(table.stdout.contains("IsTruncated  false"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("IsTruncated  false"),
+        "{}",
+        table.stdout
+    );
     let decision = lab
         .run(&[
             "--profile",
@@ -698,7 +881,11 @@ async fn credentials_precedence_and_output(backend: Backend) {
         .await;
     assert_eq!(decision.code, Some(1), "{decision:?}");
     assert!(decision.stdout.contains("Decision"), "{}", decision.stdout);
-    assert!(decision.stdout.contains("ImplicitDeny"), "{}", decision.stdout);
+    assert!(
+        decision.stdout.contains("ImplicitDeny"),
+        "{}",
+        decision.stdout
+    );
     lab.stop().await;
 }
 
@@ -737,20 +924,45 @@ async fn login(backend: Backend) {
         ])
         .await,
     );
-    let sign_in = ["login", "--account-id", &a, "--user-name", "alice", "--password-stdin"];
+    let sign_in = [
+        "login",
+        "--account-id",
+        &a,
+        "--user-name",
+        "alice",
+        "--password-stdin",
+    ];
 
     let signed_in = lab.run_env(&sign_in, &[], &format!("{password}\n")).await;
     let session = Lab::ok(&signed_in);
-    assert!(session["Credentials"]["AccessKeyId"].as_str().unwrap().starts_with("STS."));
-    assert!(!session["Credentials"]["SecurityToken"].as_str().unwrap().is_empty());
-    assert_eq!(session["Principal"]["Arn"], format!("acs:ram::{a}:user/alice"));
+    assert!(
+        session["Credentials"]["AccessKeyId"]
+            .as_str()
+            .unwrap()
+            .starts_with("STS.")
+    );
+    assert!(
+        !session["Credentials"]["SecurityToken"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        session["Principal"]["Arn"],
+        format!("acs:ram::{a}:user/alice")
+    );
     assert_eq!(session["Principal"]["IdentityType"], "RAMUser");
     assert_eq!(session["PasswordResetRequired"], false);
     assert_request_id(&session);
 
     let wrong = lab.run_env(&sign_in, &[], "not-the-password\n").await;
     assert_eq!(wrong.code, Some(1), "{wrong:?}");
-    assert!(wrong.error()["Code"].as_str().unwrap().starts_with("AuthenticationFail"));
+    assert!(
+        wrong.error()["Code"]
+            .as_str()
+            .unwrap()
+            .starts_with("AuthenticationFail")
+    );
     let no_password = lab
         .run(&["login", "--account-id", &a, "--user-name", "alice"])
         .await;
@@ -767,7 +979,9 @@ async fn login(backend: Backend) {
         .await,
     );
     let serial = device["VirtualMFADevice"]["SerialNumber"].as_str().unwrap();
-    let seed = device["VirtualMFADevice"]["Base32StringSeed"].as_str().unwrap();
+    let seed = device["VirtualMFADevice"]["Base32StringSeed"]
+        .as_str()
+        .unwrap();
     Lab::ok(
         &lab.run(&[
             "ram",
@@ -822,7 +1036,10 @@ async fn login(backend: Backend) {
         .unwrap();
     assert_eq!(profile["Mode"], "StsToken");
     assert_eq!(profile["Endpoint"], lab.endpoint.as_str());
-    let me = Lab::ok(&lab.run(&["--profile", "alice-web", "sts", "GetCallerIdentity"]).await);
+    let me = Lab::ok(
+        &lab.run(&["--profile", "alice-web", "sts", "GetCallerIdentity"])
+            .await,
+    );
     assert_eq!(me["Arn"], format!("acs:ram::{a}:user/alice"));
     lab.stop().await;
 }

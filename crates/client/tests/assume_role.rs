@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The assume-role credentials provider: caching, refresh before expiry on a fake clock, one
 //! refresh at a time, and what happens when a refresh fails.
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Deadlines and retries of the signed channel, against a small Sts server that fails calls on
 //! demand.
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The signing layer: what each call carries, checked by parsing and verifying it as the
 //! server does (`tessera_credentials::SignedRequest`) over the exact bytes sent.
 
@@ -36,23 +37,12 @@ impl Received {
     }
 }
 
+/// What the recording service saw.
+type Log = Arc<Mutex<Vec<Received>>>;
+
 /// A signed service over an inner one that records each request and answers
 /// GetCallerIdentity.
-fn recording(
-    credential: impl tessera_client::CredentialsProvider,
-) -> (
-    Signed<
-        impl tower::Service<
-            http::Request<Body>,
-            Response = http::Response<Body>,
-            Error = std::convert::Infallible,
-            Future: Send,
-        > + Clone
-        + Send
-        + 'static,
-    >,
-    Arc<Mutex<Vec<Received>>>,
-) {
+fn recording(credential: impl tessera_client::CredentialsProvider) -> (Signed<impl Inner>, Log) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let seen = log.clone();
     let inner = tower::service_fn(move |request: http::Request<Body>| {
@@ -72,6 +62,31 @@ fn recording(
         }
     });
     (Signed::new(inner, AUTHORITY, credential), log)
+}
+
+/// What the recorder is: a service like a channel.
+trait Inner:
+    tower::Service<
+        http::Request<Body>,
+        Response = http::Response<Body>,
+        Error = std::convert::Infallible,
+        Future: Send,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> Inner for S where
+    S: tower::Service<
+            http::Request<Body>,
+            Response = http::Response<Body>,
+            Error = std::convert::Infallible,
+            Future: Send,
+        > + Clone
+        + Send
+        + 'static
+{
 }
 
 /// A successful unary gRPC response carrying `message`.

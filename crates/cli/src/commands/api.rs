@@ -30,7 +30,8 @@ pub struct ApiArgs {
 }
 
 /// The `about` of `tessera ram`.
-pub const RAM_ABOUT: &str = "Call a RAM 2015-05-01 operation: tessera ram CreateUser --UserName alice";
+pub const RAM_ABOUT: &str =
+    "Call a RAM 2015-05-01 operation: tessera ram CreateUser --UserName alice";
 /// The `about` of `tessera sts`.
 pub const STS_ABOUT: &str =
     "Call an STS 2015-04-01 operation: tessera sts AssumeRole --RoleArn ARN --RoleSessionName S";
@@ -38,7 +39,10 @@ pub const STS_ABOUT: &str =
 /// The long help of `tessera ram`/`tessera sts`: the grammar and every operation.
 pub fn long_about(api: Api) -> String {
     let (name, example) = match api {
-        Api::Ram => ("RAM", "tessera ram CreateGroup --GroupName oss-readonly-lab-group"),
+        Api::Ram => (
+            "RAM",
+            "tessera ram CreateGroup --GroupName oss-readonly-lab-group",
+        ),
         Api::Sts => (
             "STS",
             "tessera sts AssumeRole --RoleArn acs:ram::1234567890123456:role/reader \
@@ -172,10 +176,17 @@ pub async fn run(
     let transport = crate::remote::signed(client.channel().clone());
     let request_id = new_request_id();
     let template = || crate::commands::request((), &request_id);
-    let result = match api {
-        Api::Ram => alibaba::call_ram(&RamForward::new(transport), operation, &params, template).await,
-        Api::Sts => alibaba::call_sts(&StsForward::new(transport), operation, &params, template).await,
-    };
+    let (ram, sts) = (
+        RamForward::new(transport.clone()),
+        StsForward::new(transport),
+    );
+    let result = crate::commands::with_progress(async {
+        match api {
+            Api::Ram => alibaba::call_ram(&ram, operation, &params, template).await,
+            Api::Sts => alibaba::call_sts(&sts, operation, &params, template).await,
+        }
+    })
+    .await;
     match result {
         Ok(mut value) => {
             if let Value::Object(fields) = &mut value {
@@ -295,7 +306,14 @@ mod tests {
     #[test]
     fn parameters_are_name_value_pairs() {
         assert_eq!(
-            params(&["--UserName", "alice", "--Comments=--x", "--DisplayName", "-1"]).unwrap(),
+            params(&[
+                "--UserName",
+                "alice",
+                "--Comments=--x",
+                "--DisplayName",
+                "-1"
+            ])
+            .unwrap(),
             vec![
                 ("UserName".into(), "alice".into()),
                 ("Comments".into(), "--x".into()),
@@ -303,15 +321,27 @@ mod tests {
             ]
         );
         assert_eq!(params(&["--UserName", "a", "--help"]).unwrap()[0].0, "help");
-        assert!(params(&["--UserName"]).unwrap_err().contains("needs a value"));
+        assert!(
+            params(&["--UserName"])
+                .unwrap_err()
+                .contains("needs a value")
+        );
         assert!(
             params(&["--UserName", "--Comments", "x"])
                 .unwrap_err()
                 .contains("--UserName needs a value")
         );
         assert!(params(&["alice"]).unwrap_err().contains("unexpected"));
-        assert!(params(&["--user-name", "x"]).unwrap_err().contains("unknown option"));
-        assert!(params(&["--A", "1", "--A", "2"]).unwrap_err().contains("twice"));
+        assert!(
+            params(&["--user-name", "x"])
+                .unwrap_err()
+                .contains("unknown option")
+        );
+        assert!(
+            params(&["--A", "1", "--A", "2"])
+                .unwrap_err()
+                .contains("twice")
+        );
     }
 
     #[test]

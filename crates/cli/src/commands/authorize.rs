@@ -64,12 +64,16 @@ pub struct AuthorizeArgs {
     pub secure_transport: bool,
 }
 
-pub async fn run(args: &AuthorizeArgs, globals: &Globals, console: &mut Console<'_>) -> CommandResult {
+pub async fn run(
+    args: &AuthorizeArgs,
+    globals: &Globals,
+    console: &mut Console<'_>,
+) -> CommandResult {
     let error = |p: Problem, console: &mut Console<'_>| p.with_exit(EXIT_INVALID).report(console);
     let target = session::resolve(globals).map_err(|p| error(p, console))?;
     let client = target.connect().await.map_err(|p| error(p, console))?;
     let id = new_request_id();
-    let answer = decide(args, &target.identity, &client, &id).await;
+    let answer = crate::commands::with_progress(decide(args, &target.identity, &client, &id)).await;
     let response = match answer {
         Ok(response) => response,
         Err(status) => return Err(error(Problem::from_status(&status, Some(&id)), console)),

@@ -122,9 +122,7 @@ fn set(args: &SetArgs, globals: &Globals) -> Result<Value, Problem> {
         .or_else(|| Some(config.current.clone()).filter(|c| !c.is_empty()))
         .unwrap_or_else(|| "default".to_owned());
     let typed = globals.typed;
-    let typed_value = |typed: bool, value: &Option<String>| {
-        value.clone().filter(|_| typed)
-    };
+    let typed_value = |typed: bool, value: &Option<String>| value.clone().filter(|_| typed);
     let from_file = match &args.credentials_file {
         Some(path) => Some(read_credentials(path).map_err(invalid)?),
         None => None,
@@ -135,7 +133,12 @@ fn set(args: &SetArgs, globals: &Globals) -> Result<Value, Problem> {
         Some(mode) => mode.into(),
         None if args.ram_role_arn.is_some() => Mode::RamRoleArn,
         None if typed.security_token => Mode::StsToken,
-        None if from_file.as_ref().is_some_and(|f| f.security_token.is_some()) => Mode::StsToken,
+        None if from_file
+            .as_ref()
+            .is_some_and(|f| f.security_token.is_some()) =>
+        {
+            Mode::StsToken
+        }
         None if from_file.is_some() => Mode::AK,
         None if existed => profile.mode,
         None => Mode::AK,
@@ -204,8 +207,7 @@ fn read_credentials(path: &std::path::Path) -> Result<FileCredentials, String> {
     let text = crate::input::Inputs::new()
         .read(path)
         .map_err(|e| format!("{file}: {e}"))?;
-    let json: Value =
-        serde_json::from_str(&text).map_err(|e| format!("{file}: not JSON: {e}"))?;
+    let json: Value = serde_json::from_str(&text).map_err(|e| format!("{file}: not JSON: {e}"))?;
     let holder = ["AccessKey", "Credentials"]
         .iter()
         .find_map(|k| json.get(k).filter(|v| v.get("AccessKeyId").is_some()))

@@ -70,12 +70,12 @@ pub async fn run(args: &LoginArgs, globals: &Globals, console: &mut Console<'_>)
         password,
         mfa_code: args.mfa_code.clone().unwrap_or_default(),
     };
-    let response = client
-        .sts()
-        .sign_in(crate::commands::request(request, &id))
-        .await
-        .map_err(|status| Problem::from_status(&status, Some(&id)).report(console))?
-        .into_inner();
+    let mut sts = client.sts();
+    let response =
+        crate::commands::with_progress(sts.sign_in(crate::commands::request(request, &id)))
+            .await
+            .map_err(|status| Problem::from_status(&status, Some(&id)).report(console))?
+            .into_inner();
     let credentials = response.credentials.unwrap_or_default();
     let expiration = credentials
         .expiration
@@ -127,7 +127,9 @@ fn password(args: &LoginArgs) -> Result<String, Problem> {
             .read_line(&mut line)
             .map_err(|e| Problem::local("MissingPassword", format!("standard input: {e}")))?;
         line.trim_end_matches(['\n', '\r']).to_owned()
-    } else if let Some(password) = std::env::var("TESSERA_PASSWORD").ok().filter(|p| !p.is_empty())
+    } else if let Some(password) = std::env::var("TESSERA_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
     {
         password
     } else if std::io::stdin().is_terminal() {

@@ -36,7 +36,11 @@ pub fn run(command: Command, globals: Globals, console: &mut Console<'_>) -> Com
     }
 }
 
-async fn run_remote(command: Command, globals: Globals, console: &mut Console<'_>) -> CommandResult {
+async fn run_remote(
+    command: Command,
+    globals: Globals,
+    console: &mut Console<'_>,
+) -> CommandResult {
     match command {
         Command::Ram(args) => api::run(Api::Ram, args, globals, console).await,
         Command::Sts(args) => api::run(Api::Sts, args, globals, console).await,
@@ -45,6 +49,35 @@ async fn run_remote(command: Command, globals: Globals, console: &mut Console<'_
         Command::Login(args) => login::run(&args, &globals, console).await,
         Command::Policy(args) => policy::run(args, console),
         Command::Configure(args) => configure::run(&args, &globals, console),
+    }
+}
+
+/// Awaits `call`. When it takes more than a second and standard error is a terminal, a line
+/// there counts the seconds (`tessera: waiting for the server… 3s`) until it ends; scripts see
+/// nothing.
+pub async fn with_progress<T>(call: impl std::future::Future<Output = T>) -> T {
+    use std::io::{IsTerminal as _, Write as _};
+    if !std::io::stderr().is_terminal() {
+        return call.await;
+    }
+    let mut call = std::pin::pin!(call);
+    let mut seconds = 0u64;
+    loop {
+        tokio::select! {
+            out = &mut call => {
+                if seconds > 0 {
+                    // Erase the progress line.
+                    eprint!("\r\x1b[K");
+                    let _ = std::io::stderr().flush();
+                }
+                return out;
+            }
+            () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
+                seconds += 1;
+                eprint!("\rtessera: waiting for the server… {seconds}s");
+                let _ = std::io::stderr().flush();
+            }
+        }
     }
 }
 

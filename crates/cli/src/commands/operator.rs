@@ -103,13 +103,17 @@ pub enum Operation {
     },
 }
 
-pub async fn run(args: OperatorArgs, globals: &Globals, console: &mut Console<'_>) -> CommandResult {
+pub async fn run(
+    args: OperatorArgs,
+    globals: &Globals,
+    console: &mut Console<'_>,
+) -> CommandResult {
     let target = session::resolve(globals).map_err(|p| p.report(console))?;
     let client = target.connect().await.map_err(|p| p.report(console))?;
     let mut operator = client.operator();
     let id = new_request_id();
     let tag = Tag(&id);
-    let result: Result<Value, tonic::Status> = async {
+    let result: Result<Value, tonic::Status> = crate::commands::with_progress(async {
         Ok(match args.operation {
             Operation::CreateAccount { account_name } => {
                 let r = operator
@@ -177,22 +181,22 @@ pub async fn run(args: OperatorArgs, globals: &Globals, console: &mut Console<'_
             }
             Operation::GrantAuthorize { principal_arn } => {
                 let r = operator
-                    .grant_platform_authorize(tag.wrap(pb::GrantPlatformAuthorizeRequest {
-                        principal_arn,
-                    }))
+                    .grant_platform_authorize(
+                        tag.wrap(pb::GrantPlatformAuthorizeRequest { principal_arn }),
+                    )
                     .await?;
                 json!({ "Revision": r.into_inner().revision })
             }
             Operation::RevokeAuthorize { principal_arn } => {
                 let r = operator
-                    .revoke_platform_authorize(tag.wrap(pb::GrantPlatformAuthorizeRequest {
-                        principal_arn,
-                    }))
+                    .revoke_platform_authorize(
+                        tag.wrap(pb::GrantPlatformAuthorizeRequest { principal_arn }),
+                    )
                     .await?;
                 json!({ "Revision": r.into_inner().revision })
             }
         })
-    }
+    })
     .await;
     match result {
         Ok(mut value) => {

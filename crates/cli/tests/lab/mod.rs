@@ -54,7 +54,8 @@ impl Lab {
         tokio::task::spawn_blocking(move || {
             let scratch = Scratch::at(dir);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             scratch.run_env(&args, &env, &stdin)
         })
         .await
@@ -77,7 +78,10 @@ impl Lab {
             if run.code != Some(0) && run.stderr.contains(&format!("\"Code\": \"{code}\"")) {
                 return run;
             }
-            assert!(Instant::now() < deadline, "still not refused with {code}: {run:?}");
+            assert!(
+                Instant::now() < deadline,
+                "still not refused with {code}: {run:?}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -12,8 +12,8 @@ use tessera_policy::{Parsed, PolicyErrors};
 use crate::console::Console;
 use crate::failure::CommandResult;
 
-pub(crate) use simulate::parse_context_pair;
 pub use simulate::SimulateArgs;
+pub(crate) use simulate::parse_context_pair;
 pub use validate::ValidateArgs;
 
 /// Arguments of `tessera policy`.
