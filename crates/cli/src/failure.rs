@@ -16,6 +16,8 @@ pub enum Failure {
     Rejected,
     /// Writing the command's output failed.
     Output(io::Error),
+    /// The failure is already reported; exit with this status.
+    Reported(u8),
 }
 
 impl Failure {
@@ -23,6 +25,7 @@ impl Failure {
     pub fn report(self, console: &mut Console<'_>) -> u8 {
         match self {
             Failure::Rejected => EXIT_INVALID,
+            Failure::Reported(code) => code,
             Failure::Output(e) => {
                 console.diagnostic(format_args!("tessera: cannot write output: {e}"));
                 EXIT_FAILURE

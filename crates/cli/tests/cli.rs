@@ -53,3 +53,129 @@ fn unknown_subcommand_is_a_usage_error() {
     assert_eq!(run.code, Some(2));
     assert!(run.stdout.is_empty());
 }
+
+#[test]
+fn help_lists_every_command() {
+    let run = tessera(&["--help"]);
+    for needle in [
+        "ram",
+        "sts",
+        "operator",
+        "authorize",
+        "login",
+        "configure",
+        "ALIBABA_CLOUD_ACCESS_KEY_ID",
+        "TESSERA_ENDPOINT",
+        "--output",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn ram_help_lists_the_operations() {
+    let run = tessera(&["ram", "--help"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    for needle in [
+        "CreateGroup",
+        "AttachPolicyToGroup",
+        "RevokeRoleSessions",
+        "--Name VALUE",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
+    }
+    let run = tessera(&["sts", "--help"]);
+    assert!(run.stdout.contains("AssumeRole") && run.stdout.contains("GetCallerIdentity"));
+}
+
+#[test]
+fn an_operations_help_names_its_required_parameters() {
+    let run = tessera(&["ram", "AttachPolicyToGroup", "--help"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout.contains(
+            "Required parameters: --GroupName VALUE --PolicyName VALUE --PolicyType VALUE"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = tessera(&["sts", "AssumeRole", "-h"]);
+    assert!(
+        run.stdout
+            .contains("Required parameters: --RoleArn VALUE --RoleSessionName VALUE"),
+        "{}",
+        run.stdout
+    );
+    let run = tessera(&["ram", "ListUsers", "--help"]);
+    assert!(
+        run.stdout.contains("Required parameters: none"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn ram_usage_errors() {
+    let run = tessera(&["ram"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.stderr.contains("Usage: tessera ram OPERATION"),
+        "{}",
+        run.stderr
+    );
+
+    let run = tessera(&["ram", "listusers"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    let error = run.error();
+    assert_eq!(error["Code"], "InvalidAction.NotFound");
+    assert!(
+        error["Message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean ListUsers?")
+    );
+
+    let run = tessera(&["ram", "CreateUser", "--UserName"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert_eq!(run.error()["Code"], "InvalidParameter");
+
+    let run = tessera(&["ram", "CreateUser", "--user-name", "alice"]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(
+        run.error()["Message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown option --user-name")
+    );
+}
+
+#[test]
+fn operator_and_authorize_help_show_their_parameters() {
+    let run = tessera(&["operator", "CreateAccount", "--help"]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout.contains("--AccountName <NAME>"),
+        "{}",
+        run.stdout
+    );
+    let run = tessera(&["operator", "--help"]);
+    for needle in [
+        "CreateAccount",
+        "ListAccounts",
+        "SuspendAccount",
+        "RotateSigningKey",
+        "GrantAuthorize",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
+    }
+    let run = tessera(&["authorize", "--help"]);
+    for needle in [
+        "--action",
+        "--resource",
+        "--context",
+        "--principal-arn",
+        "0 allowed, 1 denied",
+    ] {
+        assert!(run.stdout.contains(needle), "{needle}: {}", run.stdout);
+    }
+}

@@ -170,28 +170,22 @@ impl Postgres {
     }
 }
 
-/// How a [`SignedChannel`] proves who it is.
-#[derive(Clone)]
-pub enum ClientCredential {
-    /// ACS3-HMAC-SHA256 over the message with an access key; with `security_token` for an
-    /// `STS.` key.
-    AccessKey {
-        id: String,
-        secret: tessera_credentials::Secret,
-        security_token: Option<String>,
-    },
-    /// `authorization: Bearer <token>`.
-    Bearer(String),
-}
+/// How a [`SignedChannel`] proves who it is (`AccessKey { id, secret, security_token }` or
+/// `Bearer(token)`).
+pub use tessera_client::Credential as ClientCredential;
 
-/// A channel that authenticates every call, so the generated clients
-/// (`tessera_proto::v1::ram_client::RamClient::new(signed)`, …) can be used as is: a signed
-/// call's body is buffered, its one message signed with `sign_grpc` and the metadata added.
+/// A channel that authenticates every call with `tessera_client`'s signing layer, so the
+/// generated clients (`tessera_proto::v1::ram_client::RamClient::new(signed)`, …) can be used
+/// as is. Tests check the server's answers exactly, so the harness never retries.
 #[derive(Clone)]
-pub struct SignedChannel {
-    inner: tonic::transport::Channel,
-    authority: String,
-    credential: ClientCredential,
+pub struct SignedChannel(tessera_client::SignedChannel);
+
+/// No retries; a deadline long enough for the slowest call on a busy machine.
+fn harness_policy() -> tessera_client::CallPolicy {
+    tessera_client::CallPolicy {
+        deadline: Duration::from_secs(120),
+        retry: tessera_client::RetryPolicy::none(),
+    }
 }
 
 impl SignedChannel {
@@ -201,11 +195,7 @@ impl SignedChannel {
             .connect()
             .await
             .unwrap();
-        SignedChannel {
-            inner,
-            authority: addr.to_string(),
-            credential,
-        }
+        SignedChannel::over(inner, addr.to_string(), credential)
     }
 
     /// Signs calls on an existing channel (e.g. a TLS one) that reaches the server as
@@ -215,85 +205,33 @@ impl SignedChannel {
         authority: String,
         credential: ClientCredential,
     ) -> SignedChannel {
-        SignedChannel {
-            inner,
-            authority,
-            credential,
-        }
+        SignedChannel(
+            tessera_client::SignedChannel::new(inner, authority, credential)
+                .with_policy(harness_policy()),
+        )
     }
 
     /// The same connection with another credential.
     pub fn with(&self, credential: ClientCredential) -> SignedChannel {
-        SignedChannel {
-            inner: self.inner.clone(),
-            authority: self.authority.clone(),
-            credential,
-        }
+        SignedChannel(self.0.with_credential(credential))
     }
 }
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
 impl tower::Service<http::Request<tonic::body::Body>> for SignedChannel {
     type Response = http::Response<tonic::body::Body>;
-    type Error = BoxError;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>,
-    >;
+    type Error = tessera_client::BoxError;
+    type Future =
+        <tessera_client::SignedChannel as tower::Service<http::Request<tonic::body::Body>>>::Future;
 
     fn poll_ready(
         &mut self,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), BoxError>> {
-        tower::Service::poll_ready(&mut self.inner, cx).map_err(Into::into)
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
     }
 
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
-        use http_body_util::BodyExt as _;
-        // The clone is not ready; the ready one (`self.inner`) is the one to call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let authority = self.authority.clone();
-        let credential = self.credential.clone();
-        Box::pin(async move {
-            let (mut parts, body) = request.into_parts();
-            let body = match credential {
-                ClientCredential::Bearer(token) => {
-                    parts.headers.insert(
-                        http::header::AUTHORIZATION,
-                        http::HeaderValue::try_from(format!("Bearer {token}"))?,
-                    );
-                    body
-                }
-                ClientCredential::AccessKey {
-                    id,
-                    secret,
-                    security_token,
-                } => {
-                    let bytes = body.collect().await?.to_bytes();
-                    let message = bytes.get(5..).unwrap_or_default();
-                    let metadata = tessera_credentials::signature::sign_grpc(
-                        parts.uri.path(),
-                        &authority,
-                        message,
-                        &id,
-                        &secret,
-                        security_token.as_deref(),
-                        jiff::Timestamp::now(),
-                        &tessera_credentials::signature::new_nonce(&mut rand::rng()),
-                    )?;
-                    for (name, value) in metadata {
-                        parts.headers.insert(
-                            http::HeaderName::try_from(name)?,
-                            http::HeaderValue::try_from(value)?,
-                        );
-                    }
-                    tonic::body::Body::new(http_body_util::Full::new(bytes))
-                }
-            };
-            let response = inner.call(http::Request::from_parts(parts, body)).await?;
-            Ok(response)
-        })
+        self.0.call(request)
     }
 }
 

@@ -13,6 +13,7 @@ use crate::console::Console;
 use crate::failure::CommandResult;
 
 pub use simulate::SimulateArgs;
+pub(crate) use simulate::parse_context_pair;
 pub use validate::ValidateArgs;
 
 /// Arguments of `tessera policy`.

@@ -70,7 +70,7 @@ pub struct SimulateArgs {
 }
 
 /// Parses `KEY=VALUE`; the value is everything after the first `=` and may be empty.
-fn parse_context_pair(arg: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_context_pair(arg: &str) -> Result<(String, String), String> {
     let Some((key, value)) = arg.split_once('=') else {
         return Err("expected KEY=VALUE, e.g. acs:SourceIp=192.0.2.7".into());
     };
