@@ -167,7 +167,9 @@ pub fn new_request_id() -> String {
 
 /// A text table of `value`: the rows of its list, if it has one (`{"Users": {"User": [...]}}`
 /// or `{"Accounts": [...]}`), followed by its other fields one per row; else every field one
-/// per row, nested ones named with dots (`User.UserName`).
+/// per row, nested ones named with dots (`User.UserName`). Fields are in name order at every
+/// level (whether `serde_json` keeps insertion order depends on the features other crates of
+/// the build enable, so the table never relies on it).
 pub fn table(value: &Value) -> String {
     let mut out = String::new();
     let Value::Object(fields) = value else {
@@ -176,8 +178,8 @@ pub fn table(value: &Value) -> String {
     };
     if let Some((list_key, rows)) = find_rows(fields) {
         out.push_str(&rows_table(rows));
-        let rest: Vec<(String, String)> = fields
-            .iter()
+        let rest: Vec<(String, String)> = sorted(fields)
+            .into_iter()
             .filter(|(k, _)| *k != list_key)
             .flat_map(|(k, v)| flatten(k, v))
             .collect();
@@ -187,28 +189,35 @@ pub fn table(value: &Value) -> String {
         }
         return out;
     }
-    let pairs: Vec<(String, String)> = fields.iter().flat_map(|(k, v)| flatten(k, v)).collect();
+    let pairs: Vec<(String, String)> = sorted(fields)
+        .into_iter()
+        .flat_map(|(k, v)| flatten(k, v))
+        .collect();
     out.push_str(&pairs_table(&pairs));
     out
 }
 
 /// The first list of objects among `fields`, directly or wrapped once.
 fn find_rows(fields: &Map<String, Value>) -> Option<(&String, &Vec<Value>)> {
-    fields.iter().find_map(|(key, value)| match value {
-        Value::Array(items) if items.iter().all(Value::is_object) => Some((key, items)),
-        Value::Object(inner) if inner.len() == 1 => match inner.values().next() {
-            Some(Value::Array(items)) if items.iter().all(Value::is_object) => Some((key, items)),
+    sorted(fields)
+        .into_iter()
+        .find_map(|(key, value)| match value {
+            Value::Array(items) if items.iter().all(Value::is_object) => Some((key, items)),
+            Value::Object(inner) if inner.len() == 1 => match inner.values().next() {
+                Some(Value::Array(items)) if items.iter().all(Value::is_object) => {
+                    Some((key, items))
+                }
+                _ => None,
+            },
             _ => None,
-        },
-        _ => None,
-    })
+        })
 }
 
 fn rows_table(rows: &[Value]) -> String {
     let mut columns: Vec<&str> = Vec::new();
     for row in rows {
         if let Value::Object(fields) = row {
-            for key in fields.keys() {
+            for (key, _) in sorted(fields) {
                 if !columns.contains(&key.as_str()) {
                     columns.push(key);
                 }
@@ -272,12 +281,19 @@ fn grid(header: &[String], rows: &[Vec<String>]) -> String {
 /// `(path, text)` of every scalar under `value`, objects flattened with dots.
 fn flatten(key: &str, value: &Value) -> Vec<(String, String)> {
     match value {
-        Value::Object(fields) if !fields.is_empty() => fields
-            .iter()
+        Value::Object(fields) if !fields.is_empty() => sorted(fields)
+            .into_iter()
             .flat_map(|(k, v)| flatten(&format!("{key}.{k}"), v))
             .collect(),
         other => vec![(key.to_owned(), scalar(other))],
     }
+}
+
+/// The fields of an object in name order.
+fn sorted(fields: &Map<String, Value>) -> Vec<(&String, &Value)> {
+    let mut pairs: Vec<(&String, &Value)> = fields.iter().collect();
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    pairs
 }
 
 /// A value as one cell: strings as they are, everything else as compact JSON, on one line.
