@@ -58,15 +58,6 @@ impl StsForward {
     }
 }
 
-/// A transport that answers every call with `status` without sending it: to run the mapping
-/// for its parameter checks alone.
-pub fn refusing(status: tonic::Status) -> Transport {
-    BoxCloneSyncService::new(tower::service_fn(move |_: http::Request<Body>| {
-        let status = status.clone();
-        async move { Ok::<_, TransportError>(status.into_http()) }
-    }))
-}
-
 /// Implements a service trait by calling the same method of the client in `.0`.
 macro_rules! forward {
     ($service:ident for $name:ident { $($method:ident($request:ident) -> $response:ident;)* }) => {

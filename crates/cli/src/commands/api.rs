@@ -9,7 +9,7 @@ use tessera_proto::alibaba::{self, Api, Params};
 use crate::console::Console;
 use crate::failure::{CommandResult, EXIT_INVALID, Failure};
 use crate::output::{self, Problem, new_request_id};
-use crate::remote::{RamForward, StsForward, refusing};
+use crate::remote::{RamForward, StsForward};
 use crate::session::{self, Globals};
 
 /// Arguments of `tessera ram` and `tessera sts`. The help flag is handled here, not by clap:
@@ -54,8 +54,8 @@ pub fn long_about(api: Api) -> String {
          the aliyun CLI does, and print the response as Alibaba's API returns it (with a \
          RequestId):\n\n  {example}\n\n\
          Parameters are `--Name VALUE` or `--Name=VALUE` (a value starting with `--` needs \
-         the `=` form). `tessera {cmd} OPERATION --help` lists the operation's required \
-         parameters; the others are those of Alibaba's API reference, by the same names. \
+         the `=` form). `tessera {cmd} OPERATION --help` lists the operation's parameters \
+         (required and optional, with their kinds), by Alibaba's names. \
          Errors are {{\"Code\", \"Message\", \"RequestId\"}} on standard error with exit \
          status 1.\n\nOperations:\n{ops}",
         version = api.version(),
@@ -215,66 +215,55 @@ fn unknown_operation(api: Api, operation: &str) -> Problem {
     )
 }
 
-/// `tessera ram OPERATION --help`: what the operation is and its required parameters.
+/// `tessera ram OPERATION --help`: what the operation is and every parameter it takes, from
+/// the operation table itself (`tessera_proto::alibaba::parameters`).
 async fn operation_help(api: Api, operation: &str, console: &mut Console<'_>) -> CommandResult {
     if !api.actions().contains(&operation) {
         return Err(unknown_operation(api, operation).report(console));
     }
     let cmd = api.product().to_lowercase();
-    let required = required_params(api, operation).await;
-    let required = if required.is_empty() {
-        "none".to_owned()
-    } else {
-        required
+    let parameters = alibaba::parameters(&cmd, operation).unwrap_or_default();
+    let width = parameters
+        .iter()
+        .map(|p| p.name.len() + 2)
+        .max()
+        .unwrap_or(0);
+    let list = |required: bool| -> String {
+        let lines: Vec<String> = parameters
             .iter()
-            .map(|name| format!("--{name} VALUE"))
-            .collect::<Vec<_>>()
-            .join(" ")
+            .filter(|p| p.required == required)
+            .map(|p| {
+                format!(
+                    "  {:width$}  {}",
+                    format!("--{}", p.name),
+                    p.kind.as_str(),
+                    width = width
+                )
+            })
+            .collect();
+        if lines.is_empty() {
+            "  none".to_owned()
+        } else {
+            lines.join("\n")
+        }
     };
     let text = format!(
         "The {product} {version} operation {operation}.\n\n\
          Usage: tessera {cmd} {operation} [--Name VALUE]... [OPTIONS]\n\n\
-         Required parameters: {required}\n\
-         Optional parameters: those of Alibaba's {product} API reference for {operation}, by \
-         the same names (`MaxItems` and `Marker` page through lists).\n\n\
-         The result is the operation's response as Alibaba's API returns it, with a RequestId. \
+         Required parameters:\n{required}\n\n\
+         Optional parameters:\n{optional}\n\n\
+         Names and rules are those of Alibaba's {product} API reference for {operation}. The \
+         result is the operation's response as Alibaba's API returns it, with a RequestId. \
          Errors are {{\"Code\", \"Message\", \"RequestId\"}} on standard error, exit status \
          1. `tessera --help` describes the global options.\n",
         product = api.product().to_uppercase(),
         version = api.version(),
+        required = list(true),
+        optional = list(false),
     );
     console.out().write_all(text.as_bytes())?;
     console.flush_out()?;
     Ok(())
-}
-
-/// The parameters `operation` requires, in the order the mapping checks them: found by running
-/// the mapping without sending anything, adding each parameter it reports missing, until it
-/// would send the call (the table is the one place that knows them).
-async fn required_params(api: Api, operation: &str) -> Vec<String> {
-    const DRY_RUN: &str = "DryRun";
-    let transport = refusing(tonic::Status::cancelled(format!("{DRY_RUN}: not sent")));
-    let ram = RamForward::new(transport.clone());
-    let sts = StsForward::new(transport);
-    let mut names: Vec<String> = Vec::new();
-    // Bounded: no operation has more required parameters than this.
-    for _ in 0..16 {
-        let params = Params::new(names.iter().map(|n| (n.clone(), "x".to_owned())));
-        let template = || tonic::Request::new(());
-        let result = match api {
-            Api::Ram => alibaba::call_ram(&ram, operation, &params, template).await,
-            Api::Sts => alibaba::call_sts(&sts, operation, &params, template).await,
-        };
-        let Err(status) = result else { break };
-        let code = alibaba::AlibabaError::from_status(&status).code;
-        match code.strip_prefix("Missing") {
-            Some(name) if !name.is_empty() && !names.iter().any(|n| n == name) => {
-                names.push(name.to_owned());
-            }
-            _ => break,
-        }
-    }
-    names
 }
 
 #[cfg(test)]

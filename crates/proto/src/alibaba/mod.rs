@@ -60,6 +60,17 @@ use tonic::Status;
 
 pub use self::ram::{RAM_ACTIONS, call_ram};
 pub use self::sts::{STS_ACTIONS, call_sts};
+
+/// The parameters of `action` of the RAM (`ram`) or STS (`sts`) API, from the operation table
+/// itself: every name the action reads, whether it is required, and its kind. `None` for an
+/// unknown product or action.
+pub fn parameters(product: &str, action: &str) -> Option<Vec<Parameter>> {
+    match product {
+        "ram" => self::ram::describe_ram(action),
+        "sts" => self::sts::describe_sts(action),
+        _ => None,
+    }
+}
 pub use crate::v1::ram_server::Ram;
 pub use crate::v1::sts_server::Sts;
 
@@ -156,9 +167,46 @@ pub async fn call(
 /// The parameters of one call, by Alibaba's names (`UserName`, `MaxItems`, …), values as sent.
 /// A parameter given with an empty value counts as absent where it is required. `Debug` prints
 /// the names only (values may be passwords or MFA codes).
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct Params {
     pairs: Vec<(String, String)>,
+    /// Set by [`Params::recording`]: every parameter an operation reads is noted here.
+    recorder: Option<std::sync::Mutex<Vec<Parameter>>>,
+}
+
+impl Clone for Params {
+    fn clone(&self) -> Params {
+        Params::new(self.pairs.clone())
+    }
+}
+
+/// One parameter an operation takes (see [`parameters`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parameter {
+    /// Alibaba's name (`UserName`).
+    pub name: String,
+    pub required: bool,
+    pub kind: ParameterKind,
+}
+
+/// What a parameter's value must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParameterKind {
+    Text,
+    /// A non-negative integer.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+}
+
+impl ParameterKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParameterKind::Text => "string",
+            ParameterKind::Integer => "integer",
+            ParameterKind::Boolean => "true|false",
+        }
+    }
 }
 
 impl Params {
@@ -173,7 +221,51 @@ impl Params {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            recorder: None,
         }
+    }
+
+    /// Parameters that note every name an operation reads, answering required ones with a
+    /// placeholder so that the operation reads them all: how [`parameters`] learns an
+    /// operation's parameters from the one table, without a second list.
+    fn recording() -> Params {
+        Params {
+            pairs: Vec::new(),
+            recorder: Some(std::sync::Mutex::new(Vec::new())),
+        }
+    }
+
+    fn note(&self, name: &str, required: bool, kind: ParameterKind) {
+        let Some(recorder) = &self.recorder else {
+            return;
+        };
+        let mut noted = match recorder.lock() {
+            Ok(noted) => noted,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        match noted.iter_mut().find(|p| p.name == name) {
+            // Read as text first, then checked as a number (pages): keep the stricter kind.
+            Some(known) => {
+                known.required |= required;
+                if kind != ParameterKind::Text {
+                    known.kind = kind;
+                }
+            }
+            None => noted.push(Parameter {
+                name: name.to_owned(),
+                required,
+                kind,
+            }),
+        }
+    }
+
+    fn recorded(self) -> Vec<Parameter> {
+        self.recorder
+            .map(|r| match r.into_inner() {
+                Ok(noted) => noted,
+                Err(poisoned) => poisoned.into_inner(),
+            })
+            .unwrap_or_default()
     }
 
     /// The value of `name` (exact spelling), if given.
@@ -191,16 +283,22 @@ impl Params {
 
     /// A string parameter; absent is empty.
     fn text(&self, name: &str) -> String {
+        self.note(name, false, ParameterKind::Text);
         self.get(name).unwrap_or_default().to_owned()
     }
 
     /// An optional string parameter: `None` when absent (an update that leaves it as it is).
     fn option(&self, name: &str) -> Option<String> {
+        self.note(name, false, ParameterKind::Text);
         self.get(name).map(str::to_owned)
     }
 
     /// A required parameter: `Missing<Name>` when absent or empty.
     fn required(&self, name: &str) -> Result<String, Status> {
+        self.note(name, true, ParameterKind::Text);
+        if self.recorder.is_some() {
+            return Ok(String::from("-"));
+        }
         match self.get(name) {
             Some(v) if !v.is_empty() => Ok(v.to_owned()),
             _ => Err(status(&Error::missing(name))),
@@ -209,6 +307,7 @@ impl Params {
 
     /// A non-negative integer parameter: `InvalidParameter.<Name>.Format` when it is not one.
     fn uint(&self, name: &str) -> Result<Option<u32>, Status> {
+        self.note(name, false, ParameterKind::Integer);
         match self.get(name) {
             None => Ok(None),
             Some(v) => v
@@ -222,6 +321,7 @@ impl Params {
     /// A Boolean parameter, `true` or `false` in any case: `InvalidParameter.<Name>.Format`
     /// otherwise.
     fn flag(&self, name: &str) -> Result<Option<bool>, Status> {
+        self.note(name, false, ParameterKind::Boolean);
         match self.get(name) {
             None => Ok(None),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
@@ -270,11 +370,33 @@ fn request<T>(message: T, template: &impl Fn() -> tonic::Request<()>) -> tonic::
 macro_rules! operations {
     (
         $(#[$doc:meta])*
-        fn $call:ident(&dyn $service:ident), $actions:ident;
+        fn $call:ident(&dyn $service:ident), $actions:ident, $describe:ident;
         $( $action:ident => $method:ident |$p:ident| $build:expr => |$r:pat_param| $render:expr; )*
     ) => {
         #[doc = concat!("The actions [`", stringify!($call), "`] serves.")]
         pub const $actions: &[&str] = &[$(stringify!($action)),*];
+
+        /// The parameters `action` reads, in the order it reads them (`None`: no such action).
+        pub(crate) fn $describe(action: &str) -> Option<Vec<$crate::alibaba::Parameter>> {
+            match action {
+                $(
+                    stringify!($action) => {
+                        let recording = $crate::alibaba::Params::recording();
+                        {
+                            let $p = &recording;
+                            let build = || -> ::std::result::Result<(), tonic::Status> {
+                                let _ = $build;
+                                Ok(())
+                            };
+                            // A value check may stop the walk early; what was read is kept.
+                            let _ = build();
+                        }
+                        Some(recording.recorded())
+                    }
+                )*
+                _ => None,
+            }
+        }
 
         $(#[$doc])*
         pub async fn $call(

@@ -12,7 +12,7 @@ const ROLE: i32 = pb::TargetKind::Role as i32;
 operations! {
     /// Calls the RAM action `action` on `service` with `params` (see the module documentation);
     /// an action not in [`RAM_ACTIONS`] is `InvalidAction.NotFound`.
-    fn call_ram(&dyn Ram), RAM_ACTIONS;
+    fn call_ram(&dyn Ram), RAM_ACTIONS, describe_ram;
 
     // Users
     CreateUser => create_user |p| pb::CreateUserRequest {

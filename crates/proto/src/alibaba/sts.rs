@@ -6,7 +6,7 @@ use crate::v1 as pb;
 operations! {
     /// Calls the STS action `action` on `service` with `params` (see the module documentation);
     /// an action not in [`STS_ACTIONS`] is `InvalidAction.NotFound`.
-    fn call_sts(&dyn Sts), STS_ACTIONS;
+    fn call_sts(&dyn Sts), STS_ACTIONS, describe_sts;
 
     AssumeRole => assume_role |p| pb::AssumeRoleRequest {
         role_arn: p.required("RoleArn")?,

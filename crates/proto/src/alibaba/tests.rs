@@ -809,3 +809,21 @@ fn dates_are_whole_seconds_in_utc() {
         None
     );
 }
+
+#[test]
+fn every_action_describes_its_parameters() {
+    use super::{ParameterKind, parameters};
+    for action in super::RAM_ACTIONS {
+        assert!(parameters("ram", action).is_some(), "{action}");
+    }
+    for action in super::STS_ACTIONS {
+        assert!(parameters("sts", action).is_some(), "{action}");
+    }
+    let create = parameters("ram", "CreateRole").unwrap();
+    let find = |name: &str| create.iter().find(|p| p.name == name).unwrap();
+    assert!(find("RoleName").required && find("AssumeRolePolicyDocument").required);
+    assert!(!find("Description").required);
+    assert_eq!(find("MaxSessionDuration").kind, ParameterKind::Integer);
+    assert_eq!(parameters("ram", "NoSuchAction"), None);
+    assert_eq!(parameters("oss", "CreateUser"), None);
+}
