@@ -557,12 +557,6 @@ mod tests {
             ),
             (Error::internal(), "InternalError", 500, GrpcCode::Internal),
             (
-                Error::throttling_user(),
-                "Throttling.User",
-                429,
-                GrpcCode::ResourceExhausted,
-            ),
-            (
                 Error::invalid_action(),
                 "InvalidAction.NotFound",
                 404,

@@ -649,13 +649,9 @@ impl AuthorizerService {
         let context = auth.caller.context(&auth.facts());
         let resource = named.arn();
         let request = Request::new(row.action, &resource, &context);
-        let decided = tessera_iam::authorize(&auth.caller, &permissions, &request).require();
-        match decided {
+        match tessera_iam::authorize(&auth.caller, &permissions, &request).require() {
             Ok(_) => Ok(()),
-            Err(e) if grantable && self.grants.allows(&auth.caller).await? => {
-                drop(e);
-                Ok(())
-            }
+            Err(_) if grantable && self.grants.allows(&auth.caller).await? => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -754,14 +750,7 @@ impl AuthorizerService {
         verified: Authenticated,
         min_revision: Revision,
     ) -> Result<Resolved, Error> {
-        let key = match &verified.caller {
-            Caller::User { account, name, .. } => Some(PrincipalKey::user(account.clone(), name)),
-            Caller::RoleSession {
-                account, role_name, ..
-            } => Some(PrincipalKey::role(account.clone(), role_name)),
-            _ => None,
-        };
-        let compiled = match key {
+        let compiled = match PrincipalKey::of_caller(&verified.caller) {
             Some(key) => Some(self.load(&key, min_revision).await.map_err(|e| {
                 // Deleted since it authenticated: it holds no permissions.
                 if e.kind() == tessera_iam::ErrorKind::NotFound {
@@ -892,12 +881,8 @@ pub(crate) async fn caller_policies(
     cache: &PrincipalCache,
     auth: &Authenticated,
 ) -> Result<(Option<Arc<CompiledPrincipal>>, Option<Arc<PolicySet>>), Error> {
-    let key = match &auth.caller {
-        Caller::User { account, name, .. } => PrincipalKey::user(account.clone(), name),
-        Caller::RoleSession {
-            account, role_name, ..
-        } => PrincipalKey::role(account.clone(), role_name),
-        _ => return Ok((None, None)),
+    let Some(key) = PrincipalKey::of_caller(&auth.caller) else {
+        return Ok((None, None));
     };
     let own = match cache.get(&key).await {
         Ok(own) => own,

@@ -112,6 +112,19 @@ impl PrincipalKey {
     pub fn role(account: AccountId, name: &str) -> PrincipalKey {
         PrincipalKey::new(account, PrincipalKind::Role, name)
     }
+
+    /// The key of the principal whose policies decide for `caller`: a user, or a role
+    /// session's role; `None` for callers decided without stored policies (root, services,
+    /// federated identities).
+    pub fn of_caller(caller: &Caller) -> Option<PrincipalKey> {
+        match caller {
+            Caller::User { account, name, .. } => Some(PrincipalKey::user(account.clone(), name)),
+            Caller::RoleSession {
+                account, role_name, ..
+            } => Some(PrincipalKey::role(account.clone(), role_name)),
+            _ => None,
+        }
+    }
 }
 
 /// A user's or a role's identity permissions, compiled, with what a decision needs to know
