@@ -217,6 +217,9 @@ pub struct PolicySet {
     labels: Vec<PolicyLabel>,
     entries: Vec<Entry>,
     index: ActionIndex,
+    /// Every condition key the statements test (lower-cased, deduplicated), so that a caller
+    /// builds only the context keys that can matter ([`PolicySet::uses_key`]).
+    condition_keys: Box<[Box<str>]>,
 }
 
 impl PolicySet {
@@ -236,11 +239,31 @@ impl PolicySet {
             }
         }
         let index = build_index(&entries);
+        let mut condition_keys: Vec<Box<str>> = entries
+            .iter()
+            .flat_map(|e| e.statement.conditions().iter().map(|c| c.key().into()))
+            .collect();
+        condition_keys.sort_unstable();
+        condition_keys.dedup();
         PolicySet {
             labels,
             entries,
             index,
+            condition_keys: condition_keys.into(),
         }
+    }
+
+    /// Whether any statement has a condition on `key` (compared case-insensitively). A context
+    /// key no statement tests cannot change a decision, so callers may leave it out.
+    pub fn uses_key(&self, key: &str) -> bool {
+        self.condition_keys
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(key))
+    }
+
+    /// Whether any statement has a condition at all.
+    pub fn has_conditions(&self) -> bool {
+        !self.condition_keys.is_empty()
     }
 
     /// A set with no policies: every request is implicitly denied.
@@ -507,6 +530,11 @@ impl<'a> Permissions<'a> {
         Permissions { identity, session }
     }
 
+    /// Whether a condition of either set tests `key` (see [`PolicySet::uses_key`]).
+    pub fn uses_key(&self, key: &str) -> bool {
+        self.identity.uses_key(key) || self.session.is_some_and(|s| s.uses_key(key))
+    }
+
     /// Decides `request`, allocation-free.
     pub fn decide(&self, request: &Request) -> Decision {
         let Some(session) = self.session else {
@@ -601,6 +629,26 @@ mod tests {
             })
             .collect();
         (d, described)
+    }
+
+    #[test]
+    fn the_set_knows_which_condition_keys_its_statements_test() {
+        let a = policy(
+            r#"{"Effect":"Allow","Action":"oss:*","Resource":"*","Condition":{"IpAddress":{"acs:SourceIp":"10.0.0.0/8"},"StringEquals":{"oss:Prefix":"x"}}}"#,
+        );
+        let b = policy(r#"{"Effect":"Deny","Action":"ram:*","Resource":"*"}"#);
+        let set = PolicySet::new([(PolicyLabel::new("a"), &a), (PolicyLabel::new("b"), &b)]);
+        assert!(set.has_conditions());
+        assert!(set.uses_key("acs:SourceIp"));
+        assert!(set.uses_key("ACS:SOURCEIP"));
+        assert!(set.uses_key("oss:prefix"));
+        assert!(!set.uses_key("acs:CurrentTime"));
+        let plain = PolicySet::new([(PolicyLabel::new("b"), &b)]);
+        assert!(!plain.has_conditions());
+        assert!(!plain.uses_key("acs:SourceIp"));
+        let session = PolicySet::new([(PolicyLabel::new("a"), &a)]);
+        assert!(Permissions::new(&plain, Some(&session)).uses_key("acs:SourceIp"));
+        assert!(!Permissions::new(&plain, None).uses_key("acs:SourceIp"));
     }
 
     #[test]

@@ -574,9 +574,15 @@ impl AuthorizerService {
         let mut matches = Vec::new();
         for item in items {
             check_item(item).map_err(err)?;
-            let mut context = item_context(item).map_err(err)?;
-            resolved.caller.fill_context(&facts, &mut context);
-            if let Some(arn) = &resolved.principal_arn_override {
+            let mut context = item_context(item, &permissions).map_err(err)?;
+            // Only the keys some condition tests: the others cannot change the decision.
+            let wanted = |key: &str| permissions.uses_key(key);
+            resolved
+                .caller
+                .fill_context_where(&facts, &mut context, wanted);
+            if let Some(arn) = &resolved.principal_arn_override
+                && wanted("acs:PrincipalARN")
+            {
                 context.set("acs:PrincipalARN", arn);
             }
             if resolved.drop_token_keys {
@@ -646,7 +652,11 @@ impl AuthorizerService {
         let (own, session) = self.caller_policies(auth).await?;
         let identity = own.as_ref().map_or(&empty, |c| &c.identity);
         let permissions = Permissions::new(identity, session.as_deref());
-        let context = auth.caller.context(&auth.facts());
+        let mut context = Context::new();
+        auth.caller
+            .fill_context_where(&auth.facts(), &mut context, |key| {
+                permissions.uses_key(key)
+            });
         let resource = named.arn();
         let request = Request::new(row.action, &resource, &context);
         match tessera_iam::authorize(&auth.caller, &permissions, &request).require() {
@@ -977,11 +987,15 @@ fn check_item(item: &pb::AuthorizeItem) -> Result<(), Error> {
     Ok(())
 }
 
-fn item_context(item: &pb::AuthorizeItem) -> Result<Context, Error> {
+/// The item's context entries for the keys `permissions` tests (every entry is checked).
+fn item_context(item: &pb::AuthorizeItem, permissions: &Permissions) -> Result<Context, Error> {
     let mut context = Context::new();
     for entry in &item.context {
         if entry.key.is_empty() {
             return Err(Error::missing("ContextKey"));
+        }
+        if !permissions.uses_key(&entry.key) {
+            continue;
         }
         for value in &entry.values {
             context.insert(&entry.key, value);
@@ -1091,7 +1105,7 @@ fn simulate_custom(
     let mut matches = Vec::new();
     for item in &req.items {
         check_item(item)?;
-        let context = item_context(item)?;
+        let context = item_context(item, &permissions)?;
         let request = Request::new(&item.action, &item.resource, &context);
         matches.clear();
         let decided = permissions.explain(&request, &mut matches);
