@@ -27,6 +27,7 @@
 //! | [`ResourceKind::OperatedAccount`] | `acs:tessera::<a>:account/<AccountId>` | the operator's per-account operations |
 //! | [`ResourceKind::OperatedAccounts`] | `acs:tessera::<a>:account/*` | `CreateAccount`, `ListAccounts` |
 //! | [`ResourceKind::Platform`] | `acs:tessera::<a>:*` | signing keys, platform-wide `Authorize` grants |
+//! | [`ResourceKind::Trail`] | `acs:actiontrail::<a>:*` | the account's audit trail (`LookupEvents`) |
 //!
 //! Decisions where RAM's table and the brief differ or are silent:
 //!
@@ -133,6 +134,7 @@ pub enum ResourceKind {
     OperatedAccount,
     OperatedAccounts,
     Platform,
+    Trail,
 }
 
 /// One row of the table.
@@ -290,6 +292,8 @@ pub const OPERATIONS: &[Operation] = &[
     other(Api::Tessera, "SimulateCustomPolicy", "tessera:SimulateCustomPolicy", Read, Rule::Always, &[]),
     other(Api::Tessera, "ValidatePolicy", "tessera:ValidatePolicy", Read, Rule::Always, &[]),
     other(Api::Tessera, "GetJwks", "tessera:GetJwks", Read, Rule::Always, &[]),
+    // The audit trail, as ActionTrail names its action
+    other(Api::Tessera, "LookupEvents", "actiontrail:LookupEvents", Read, Rule::Policies, &[K::Trail]),
     // The platform operator's (callers of other accounts are refused before the table)
     other(Api::Tessera, "CreateAccount", "tessera:CreateAccount", Write, Rule::Policies, &[K::OperatedAccounts]),
     other(Api::Tessera, "GetAccount", "tessera:GetAccount", Read, Rule::Policies, &[K::OperatedAccount]),
@@ -460,6 +464,7 @@ fn resource(
         }
         K::OperatedAccounts => format!("acs:tessera::{}:account/*", account!()),
         K::Platform => format!("acs:tessera::{}:*", account!()),
+        K::Trail => format!("acs:actiontrail::{}:*", account!()),
     };
     Ok(Ok(built))
 }
@@ -644,6 +649,7 @@ mod tests {
                     .unwrap_or_else(|| panic!("{}: {resource} is not an ARN", row.name));
                 let service = match kind {
                     K::OperatedAccount | K::OperatedAccounts | K::Platform => "tessera",
+                    K::Trail => "actiontrail",
                     _ => "ram",
                 };
                 assert_eq!(parsed.service, service, "{}: {resource}", row.name);
@@ -676,6 +682,10 @@ mod tests {
         assert_eq!(arns("ListUsers", &bob, &t), [a("user/*")]);
         assert_eq!(arns("ListPolicies", &bob, &t), [a("policy/*")]);
         assert_eq!(arns("GetAccountSummary", &bob, &t), [a("*")]);
+        assert_eq!(
+            arns("LookupEvents", &bob, &t),
+            [format!("acs:actiontrail::{A}:*")]
+        );
         assert_eq!(
             arns("AddUserToGroup", &bob, &t),
             [a("user/alice"), a("group/dev")]
