@@ -1112,7 +1112,10 @@ async fn audit_lookup_events(backend: Backend) {
     );
     assert_eq!(second["Events"][0]["Resource"], events[1]["Resource"]);
     assert_eq!(second["NextToken"], "");
-    let by_root = Lab::ok(&lab.run(&["audit", "LookupEvents", "--PrincipalArn", &root]).await);
+    let by_root = Lab::ok(
+        &lab.run(&["audit", "LookupEvents", "--PrincipalArn", &root])
+            .await,
+    );
     assert_eq!(by_root["Events"].as_array().unwrap().len(), 2, "{by_root}");
     let future = Lab::ok(
         &lab.run(&[
@@ -1127,7 +1130,14 @@ async fn audit_lookup_events(backend: Backend) {
 
     // A table, one row per event.
     let table = lab
-        .run(&["audit", "LookupEvents", "--EventName", "CreateUser", "--output", "table"])
+        .run(&[
+            "audit",
+            "LookupEvents",
+            "--EventName",
+            "CreateUser",
+            "--output",
+            "table",
+        ])
         .await;
     assert_eq!(table.code, Some(0), "{table:?}");
     assert!(table.stdout.contains("EventName"), "{table:?}");

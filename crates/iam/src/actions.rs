@@ -90,6 +90,8 @@ pub enum Api {
     Sts,
     /// Tessera's own (gRPC only).
     Tessera,
+    /// The audit trail, by ActionTrail's action names (gRPC only).
+    ActionTrail,
 }
 
 /// RAM's access level of an operation. Audit records every [`Access::Write`].
@@ -293,7 +295,7 @@ pub const OPERATIONS: &[Operation] = &[
     other(Api::Tessera, "ValidatePolicy", "tessera:ValidatePolicy", Read, Rule::Always, &[]),
     other(Api::Tessera, "GetJwks", "tessera:GetJwks", Read, Rule::Always, &[]),
     // The audit trail, as ActionTrail names its action
-    other(Api::Tessera, "LookupEvents", "actiontrail:LookupEvents", Read, Rule::Policies, &[K::Trail]),
+    other(Api::ActionTrail, "LookupEvents", "actiontrail:LookupEvents", Read, Rule::Policies, &[K::Trail]),
     // The platform operator's (callers of other accounts are refused before the table)
     other(Api::Tessera, "CreateAccount", "tessera:CreateAccount", Write, Rule::Policies, &[K::OperatedAccounts]),
     other(Api::Tessera, "GetAccount", "tessera:GetAccount", Read, Rule::Policies, &[K::OperatedAccount]),
@@ -577,6 +579,7 @@ mod tests {
                 Api::Ram => "ram",
                 Api::Sts => "sts",
                 Api::Tessera => "tessera",
+                Api::ActionTrail => "actiontrail",
             };
             assert_eq!(service, expected_service, "{}", row.name);
             assert!(!action.is_empty() && action.bytes().all(|b| b.is_ascii_alphanumeric()));

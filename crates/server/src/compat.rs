@@ -38,8 +38,8 @@ use tessera_proto::alibaba::{self, AlibabaError, Params};
 
 use crate::auth::{AuthError, Authenticator, MAX_REQUEST_BYTES, peer_ip};
 use crate::caller::Authenticated;
-use crate::layers::request_id::RequestId;
 use crate::layers::rate_limit::RateLimitLayer;
+use crate::layers::request_id::RequestId;
 use crate::ram::RamService;
 use crate::sts::StsService;
 use crate::tls::TlsConnection;

@@ -411,7 +411,6 @@ impl StsService {
             source_identity: grant.source_identity.unwrap_or_default(),
         }))
     }
-
 }
 
 #[tonic::async_trait]
@@ -462,12 +461,23 @@ impl pb::sts_server::Sts for StsService {
             let req = request.get_ref();
             let account = AccountId::parse(&req.account_id).ok()?;
             names::user_name(&req.user_name).ok()?;
-            Some(Origin::sign_in(&request, &account, &req.user_name, received_at))
+            Some(Origin::sign_in(
+                &request,
+                &account,
+                &req.user_name,
+                received_at,
+            ))
         });
         let result = self.sign_in_call(request.into_inner(), received_at).await;
         if let Some(origin) = origin.flatten() {
             let resource = origin.principal.clone();
-            let event = origin.event("SignIn", "tessera:SignIn", resource, outcome(&result), String::new());
+            let event = origin.event(
+                "SignIn",
+                "tessera:SignIn",
+                resource,
+                outcome(&result),
+                String::new(),
+            );
             self.audit.record(event);
         }
         result

@@ -65,12 +65,19 @@ fn lookup(
 }
 
 /// Every event matching `request`, following `NextToken` page by page.
-async fn all_events(channel: &SignedChannel, request: pb::LookupEventsRequest) -> Vec<pb::AuditEvent> {
+async fn all_events(
+    channel: &SignedChannel,
+    request: pb::LookupEventsRequest,
+) -> Vec<pb::AuditEvent> {
     let mut audit = AuditClient::new(channel.clone());
     let mut events = Vec::new();
     let mut request = request;
     loop {
-        let page = audit.lookup_events(request.clone()).await.unwrap().into_inner();
+        let page = audit
+            .lookup_events(request.clone())
+            .await
+            .unwrap()
+            .into_inner();
         assert!(page.events.len() <= request.max_results.max(20) as usize);
         events.extend(page.events);
         if page.next_token.is_empty() {
@@ -117,7 +124,9 @@ fn ask(principal: &str, action: &str, resource: &str) -> pb::AuthorizeRequest {
 
 fn with_request_id<T>(message: T, id: &str) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("x-request-id", id.parse().unwrap());
+    request
+        .metadata_mut()
+        .insert("x-request-id", id.parse().unwrap());
     request
 }
 
@@ -154,7 +163,13 @@ async fn the_trail_records_what_happened_and_finds_it(backend: Backend) {
         config.audit.sample_allowed = 1.0;
     })
     .await;
-    let a: AccountId = server.store.create_account("audited").await.unwrap().value.id;
+    let a: AccountId = server
+        .store
+        .create_account("audited")
+        .await
+        .unwrap()
+        .value
+        .id;
     let (_, _, root) = server.key_for(&a, None).await;
     let root_arn = format!("acs:ram::{a}:root");
     let alice_arn = format!("acs:ram::{a}:user/alice");
@@ -285,7 +300,10 @@ async fn the_trail_records_what_happened_and_finds_it(backend: Backend) {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(answer.result.unwrap().decision, pb::Decision::ImplicitDeny as i32);
+    assert_eq!(
+        answer.result.unwrap().decision,
+        pb::Decision::ImplicitDeny as i32
+    );
     let deploy = format!("acs:ram::{a}:role/deploy");
     let answer = authorizer
         .authorize(ask(&alice_arn, "sts:AssumeRole", &deploy))
@@ -298,7 +316,10 @@ async fn the_trail_records_what_happened_and_finds_it(backend: Backend) {
 
     let created = events_eventually(&root, lookup("CreateUser", "", 0, ""), 3).await;
     // Newest first: mallory (denied), alice again (failed), alice.
-    let ids: Vec<u64> = created.iter().map(|e| e.event_id.parse().unwrap()).collect();
+    let ids: Vec<u64> = created
+        .iter()
+        .map(|e| e.event_id.parse().unwrap())
+        .collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
     let [mallory, again, first] = &created[..] else {
         panic!("{created:#?}")
@@ -316,7 +337,11 @@ async fn the_trail_records_what_happened_and_finds_it(backend: Backend) {
     assert!((0..600).contains(&age), "{first:?}");
     assert_eq!(again.decision, "Error");
     assert_eq!(again.error_code, "EntityAlreadyExists.User");
-    assert_eq!(again.request_id.len(), 36, "a generated request id: {again:?}");
+    assert_eq!(
+        again.request_id.len(),
+        36,
+        "a generated request id: {again:?}"
+    );
     assert_eq!(mallory.decision, "Deny");
     assert_eq!(mallory.error_code, "NoPermission");
     assert_eq!(mallory.principal_arn, alice_arn);
@@ -328,7 +353,11 @@ async fn the_trail_records_what_happened_and_finds_it(backend: Backend) {
         attached[0].resource,
         format!("acs:ram::{a}:user/alice,acs:ram::{a}:policy/assume-deploy")
     );
-    assert!(all_events(&root, lookup("GetUser", "", 0, "")).await.is_empty());
+    assert!(
+        all_events(&root, lookup("GetUser", "", 0, ""))
+            .await
+            .is_empty()
+    );
 
     let assumes = events_eventually(&root, lookup("AssumeRole", "", 0, ""), 2).await;
     assert_eq!(assumes[0].decision, "Deny");
@@ -338,7 +367,11 @@ async fn the_trail_records_what_happened_and_finds_it(backend: Backend) {
     assert_eq!(assumes[1].action, "sts:AssumeRole");
     assert_eq!(assumes[1].principal_arn, alice_arn);
     assert_eq!(assumes[1].resource, deploy);
-    assert!(assumes[1].detail.contains(r#""RoleSessionName":"ci""#), "{:?}", assumes[1]);
+    assert!(
+        assumes[1].detail.contains(r#""RoleSessionName":"ci""#),
+        "{:?}",
+        assumes[1]
+    );
 
     let sign_ins = events_eventually(&root, lookup("SignIn", "", 0, ""), 2).await;
     assert_eq!(sign_ins[0].decision, "Allow");
@@ -428,8 +461,16 @@ async fn the_trail_records_what_happened_and_finds_it(backend: Backend) {
         "NoPermission",
     );
     let operator_view = all_events(&server.root, lookup("", "", 50, "")).await;
-    assert!(operator_view.iter().all(|e| e.account_id == server.operator.as_str()));
-    assert!(all_events(&server.root, lookup("", &alice_arn, 0, "")).await.is_empty());
+    assert!(
+        operator_view
+            .iter()
+            .all(|e| e.account_id == server.operator.as_str())
+    );
+    assert!(
+        all_events(&server.root, lookup("", &alice_arn, 0, ""))
+            .await
+            .is_empty()
+    );
 
     // Operator mutations are recorded in the operator's account.
     OperatorClient::new(server.root.clone())
@@ -545,9 +586,10 @@ async fn retention_prunes_old_events() {
         .append_audit_events(&[event(400), event(91), event(89), event(1)])
         .await
         .unwrap();
-    let pruned = tessera_server::audit::prune(&server.store, now, SignedDuration::from_hours(24 * 90))
-        .await
-        .unwrap();
+    let pruned =
+        tessera_server::audit::prune(&server.store, now, SignedDuration::from_hours(24 * 90))
+            .await
+            .unwrap();
     assert_eq!(pruned, 2);
     let left: Vec<String> = server
         .store

@@ -409,10 +409,16 @@ async fn scenario(backend: Backend) {
             .list_audit_events(&account, &tessera_store::AuditQuery::default())
             .await
             .unwrap();
-        if let Some((_, event)) = events.into_iter().find(|(_, e)| e.event_name == "CreateUser") {
+        if let Some((_, event)) = events
+            .into_iter()
+            .find(|(_, e)| e.event_name == "CreateUser")
+        {
             break event;
         }
-        assert!(std::time::Instant::now() < deadline, "CreateUser not audited");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "CreateUser not audited"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     assert_eq!(audited.request_id, request_id);

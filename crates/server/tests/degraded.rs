@@ -159,7 +159,10 @@ async fn answers_from_cache_while_the_database_is_away() {
         assert_eq!(decision(&answer), pb::Decision::Allow);
     }
     let degraded = metric(addr, "tessera_authorize_degraded_total").await;
-    assert!(degraded >= degraded_before + 3.0, "{degraded_before} → {degraded}");
+    assert!(
+        degraded >= degraded_before + 3.0,
+        "{degraded_before} → {degraded}"
+    );
 
     proxy.restore();
 
@@ -207,6 +210,9 @@ async fn answers_from_cache_while_the_database_is_away() {
     // Answers are no longer counted as degraded.
     let settled = metric(addr, "tessera_authorize_degraded_total").await;
     authorizer.authorize(ask(&account, "alice")).await.unwrap();
-    assert_eq!(metric(addr, "tessera_authorize_degraded_total").await, settled);
+    assert_eq!(
+        metric(addr, "tessera_authorize_degraded_total").await,
+        settled
+    );
     server.stop().await;
 }

@@ -87,10 +87,9 @@ pub async fn run(args: AuditArgs, globals: &Globals, console: &mut Console<'_>) 
         max_results: max_results.unwrap_or_default(),
         next_token: next_token.unwrap_or_default(),
     };
-    let result = crate::commands::with_progress(
-        audit.lookup_events(crate::commands::request(request, &id)),
-    )
-    .await;
+    let result =
+        crate::commands::with_progress(audit.lookup_events(crate::commands::request(request, &id)))
+            .await;
     match result {
         Ok(response) => {
             let r = response.into_inner();

@@ -64,10 +64,16 @@ impl Audit for AuditService {
         let identity = own.as_ref().map_or(&empty, |c| &c.identity);
         let permissions = Permissions::new(identity, session.as_deref());
         let context = auth.caller.context(&auth.facts());
-        authorize_operation(row, &auth.caller, &permissions, &Target::default(), &context)
-            .inspect(|a| crate::telemetry::record_decision(row.action, a.decision))
-            .and_then(tessera_iam::Authorization::require)
-            .map_err(err)?;
+        authorize_operation(
+            row,
+            &auth.caller,
+            &permissions,
+            &Target::default(),
+            &context,
+        )
+        .inspect(|a| crate::telemetry::record_decision(row.action, a.decision))
+        .and_then(tessera_iam::Authorization::require)
+        .map_err(err)?;
         let Some(account) = auth.caller.account() else {
             return Err(err(Error::internal()));
         };
@@ -81,7 +87,10 @@ impl Audit for AuditService {
             .map_err(err)?;
         let next_token = if found.len() > max {
             found.truncate(max);
-            found.last().map(|(id, _)| encode_token(*id)).unwrap_or_default()
+            found
+                .last()
+                .map(|(id, _)| encode_token(*id))
+                .unwrap_or_default()
         } else {
             String::new()
         };
@@ -226,12 +235,7 @@ mod tests {
             }),
             "InvalidParameter.MaxResults.Range"
         );
-        let at = |seconds| {
-            Some(prost_types::Timestamp {
-                seconds,
-                nanos: 0,
-            })
-        };
+        let at = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
         assert_eq!(
             code(pb::LookupEventsRequest {
                 start_time: at(20),

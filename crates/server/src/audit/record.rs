@@ -133,9 +133,7 @@ pub fn outcome<R>(result: &Result<R, Status>) -> (AuditDecision, String) {
         Ok(_) => (AuditDecision::Allow, String::new()),
         Err(status) => {
             let decision = match status.code() {
-                tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => {
-                    AuditDecision::Deny
-                }
+                tonic::Code::PermissionDenied | tonic::Code::Unauthenticated => AuditDecision::Deny,
                 _ => AuditDecision::Error,
             };
             (decision, AlibabaError::from_status(status).code)
@@ -295,9 +293,8 @@ mod tests {
             outcome::<()>(&Err(denied)),
             (AuditDecision::Deny, "NoPermission".to_owned())
         );
-        let failed = crate::authorizer::status(&tessera_iam::Error::not_exist(
-            tessera_iam::Entity::User,
-        ));
+        let failed =
+            crate::authorizer::status(&tessera_iam::Error::not_exist(tessera_iam::Entity::User));
         assert_eq!(
             outcome::<()>(&Err(failed)),
             (AuditDecision::Error, "EntityNotExist.User".to_owned())

@@ -327,7 +327,11 @@ impl Endpoint {
             }
             Err(error) => tracing::debug!(%error, "metrics: cannot read the head revision"),
         }
-        let reachable = if probes.feed.store_reachable() { 1.0 } else { 0.0 };
+        let reachable = if probes.feed.store_reachable() {
+            1.0
+        } else {
+            0.0
+        };
         gauge!(STORE_REACHABLE).set(reachable);
         gauge!(AUDIT_BUFFERED).set(probes.audit.buffered() as f64);
         self.handle.run_upkeep();

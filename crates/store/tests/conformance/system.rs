@@ -574,7 +574,11 @@ async fn audit_lookup_filters(store: &SqlStore) {
     let bob = format!("acs:ram::{a}:user/bob");
     let mut events: Vec<_> = (0..10)
         .map(|i| {
-            let action = if i % 2 == 0 { "ram:CreateUser" } else { "ram:DeleteUser" };
+            let action = if i % 2 == 0 {
+                "ram:CreateUser"
+            } else {
+                "ram:DeleteUser"
+            };
             let mut e = event(&a, i, action, AuditDecision::Allow);
             if i >= 5 {
                 e.principal = bob.clone();
@@ -688,13 +692,43 @@ async fn audit_events_are_purged_by_age(store: &SqlStore) {
         .collect();
     events.push(event(&b, 1, "ram:CreateUser", AuditDecision::Allow));
     store.append_audit_events(&events).await.unwrap();
-    assert_eq!(store.purge_audit_events(ts(1_800_000_003), 0).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .purge_audit_events(ts(1_800_000_003), 0)
+            .await
+            .unwrap(),
+        0
+    );
     // Bounded batches, oldest first, across accounts: req-0 and both req-1.
-    assert_eq!(store.purge_audit_events(ts(1_800_000_002), 2).await.unwrap(), 2);
-    assert_eq!(store.purge_audit_events(ts(1_800_000_002), 2).await.unwrap(), 1);
-    assert_eq!(store.purge_audit_events(ts(1_800_000_002), 2).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .purge_audit_events(ts(1_800_000_002), 2)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .purge_audit_events(ts(1_800_000_002), 2)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .purge_audit_events(ts(1_800_000_002), 2)
+            .await
+            .unwrap(),
+        0
+    );
     // Strictly before: the event at the cut-off stays.
-    assert_eq!(store.purge_audit_events(ts(1_800_000_003), 100).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .purge_audit_events(ts(1_800_000_003), 100)
+            .await
+            .unwrap(),
+        1
+    );
     let left: Vec<_> = store
         .list_audit_events(&a, &AuditQuery::default())
         .await
