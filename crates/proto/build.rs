@@ -20,7 +20,7 @@ const SECRET_BEARING: &[&str] = &[
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
-    let files = ["authorizer", "common", "operator", "ram", "sts"]
+    let files = ["audit", "authorizer", "common", "operator", "ram", "sts"]
         .map(|name| root.join("tessera/v1").join(format!("{name}.proto")));
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());

@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::api::ApiArgs;
+use crate::commands::audit::AuditArgs;
 use crate::commands::authorize::AuthorizeArgs;
 use crate::commands::configure::ConfigureArgs;
 use crate::commands::login::LoginArgs;
@@ -20,7 +21,8 @@ use crate::commands::policy::PolicyArgs;
         `tessera ram` and `tessera sts` call RAM 2015-05-01 and STS 2015-04-01 operations with \
         Alibaba's operation and parameter names (`tessera ram CreateUser --UserName alice`) and \
         print Alibaba's response JSON, as the aliyun CLI does. `tessera operator` manages \
-        tenant accounts, `tessera authorize` asks for a decision, `tessera login` signs a RAM \
+        tenant accounts, `tessera audit LookupEvents` reads the account's audit trail, \
+        `tessera authorize` asks for a decision, `tessera login` signs a RAM \
         user in, and `tessera configure` keeps credentials in profiles \
         (~/.tessera/config.json).\n\n\
         The `policy` commands work offline: they validate policy documents and simulate \
@@ -124,6 +126,7 @@ pub enum Command {
     #[command(about = crate::commands::api::STS_ABOUT)]
     Sts(ApiArgs),
     Operator(OperatorArgs),
+    Audit(AuditArgs),
     Authorize(AuthorizeArgs),
     Login(LoginArgs),
     Configure(ConfigureArgs),

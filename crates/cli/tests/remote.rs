@@ -1045,3 +1045,118 @@ async fn login(backend: Backend) {
 }
 
 both!(login, login_on_sqlite, login_on_postgres);
+
+async fn audit_lookup_events(backend: Backend) {
+    let lab = Lab::start(backend, "cli_audit").await;
+    let a = bootstrap(&lab, "acme").await;
+    Lab::ok(&lab.run(&["ram", "CreateUser", "--UserName", "alice"]).await);
+    Lab::ok(&lab.run(&["ram", "CreateUser", "--UserName", "bob"]).await);
+    Lab::ok(&lab.run(&["ram", "GetUser", "--UserName", "bob"]).await);
+
+    // Stored off the request path: eventually both creations, newest first.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let found = loop {
+        let found = Lab::ok(
+            &lab.run(&["audit", "LookupEvents", "--EventName", "CreateUser"])
+                .await,
+        );
+        if found["Events"].as_array().unwrap().len() == 2 {
+            break found;
+        }
+        assert!(Instant::now() < deadline, "{found}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let keys: Vec<&String> = found.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["Events", "NextToken"], "{found}");
+    assert_eq!(found["NextToken"], "");
+    let events = found["Events"].as_array().unwrap();
+    let root = format!("acs:ram::{a}:root");
+    assert_eq!(events[0]["EventName"], "CreateUser");
+    assert_eq!(events[0]["Action"], "ram:CreateUser");
+    assert_eq!(events[0]["PrincipalArn"], root.as_str());
+    assert_eq!(events[0]["Resource"], format!("acs:ram::{a}:user/bob"));
+    assert_eq!(events[0]["Decision"], "Allow");
+    assert_eq!(events[0]["AccountId"], a.as_str());
+    assert_eq!(events[1]["Resource"], format!("acs:ram::{a}:user/alice"));
+    let time = events[0]["EventTime"].as_str().unwrap();
+    assert!(time.len() == 20 && time.ends_with('Z'), "{time}");
+    assert_eq!(events[0]["RequestId"].as_str().unwrap().len(), 36);
+
+    // Pages of one, and filters by principal and time.
+    let first = Lab::ok(
+        &lab.run(&[
+            "audit",
+            "LookupEvents",
+            "--EventName",
+            "CreateUser",
+            "--MaxResults",
+            "1",
+        ])
+        .await,
+    );
+    assert_eq!(first["Events"][0]["Resource"], events[0]["Resource"]);
+    let token = first["NextToken"].as_str().unwrap();
+    assert!(!token.is_empty());
+    let second = Lab::ok(
+        &lab.run(&[
+            "audit",
+            "LookupEvents",
+            "--EventName",
+            "CreateUser",
+            "--MaxResults",
+            "1",
+            "--NextToken",
+            token,
+        ])
+        .await,
+    );
+    assert_eq!(second["Events"][0]["Resource"], events[1]["Resource"]);
+    assert_eq!(second["NextToken"], "");
+    let by_root = Lab::ok(
+        &lab.run(&["audit", "LookupEvents", "--PrincipalArn", &root])
+            .await,
+    );
+    assert_eq!(by_root["Events"].as_array().unwrap().len(), 2, "{by_root}");
+    let future = Lab::ok(
+        &lab.run(&[
+            "audit",
+            "LookupEvents",
+            "--StartTime",
+            "2999-01-01T00:00:00Z",
+        ])
+        .await,
+    );
+    assert_eq!(future["Events"], json!([]));
+
+    // A table, one row per event.
+    let table = lab
+        .run(&[
+            "audit",
+            "LookupEvents",
+            "--EventName",
+            "CreateUser",
+            "--output",
+            "table",
+        ])
+        .await;
+    assert_eq!(table.code, Some(0), "{table:?}");
+    assert!(table.stdout.contains("EventName"), "{table:?}");
+    assert!(table.stdout.contains("ram:CreateUser"), "{table:?}");
+
+    // Bad input: a time that is not one (nothing sent), a token that is not one.
+    let bad_time = lab
+        .run(&["audit", "LookupEvents", "--StartTime", "yesterday"])
+        .await;
+    assert_eq!(bad_time.code, Some(2), "{bad_time:?}");
+    let bad_token = lab
+        .run(&["audit", "LookupEvents", "--NextToken", "nope"])
+        .await;
+    assert_error(&bad_token, 1, "InvalidParameter.NextToken");
+    lab.stop().await;
+}
+
+both!(
+    audit_lookup_events,
+    audit_lookup_events_on_sqlite,
+    audit_lookup_events_on_postgres
+);

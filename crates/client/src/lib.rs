@@ -2,7 +2,7 @@
 //!
 //! [`Client::connect`] opens one HTTP/2 connection and hands out the generated tonic clients of
 //! every service — [`Client::ram`], [`Client::sts`], [`Client::authorizer`],
-//! [`Client::operator`] — over a [`SignedChannel`] that, for every call:
+//! [`Client::operator`], [`Client::audit`] — over a [`SignedChannel`] that, for every call:
 //!
 //! - authenticates it with the current [`Credential`] of a [`CredentialsProvider`]: an
 //!   ACS3-HMAC-SHA256 signature over gRPC metadata made with an access key (with a security
@@ -61,6 +61,7 @@ pub use tessera_credentials::Secret;
 /// The `tessera.v1` messages and generated clients.
 pub use tessera_proto::v1 as pb;
 
+use tessera_proto::v1::audit_client::AuditClient;
 use tessera_proto::v1::authorizer_client::AuthorizerClient;
 use tessera_proto::v1::operator_client::OperatorClient;
 use tessera_proto::v1::ram_client::RamClient;
@@ -119,6 +120,11 @@ impl Client {
     /// `tessera.v1.Operator`: accounts, quotas, signing keys, platform grants.
     pub fn operator(&self) -> OperatorClient<SignedChannel> {
         OperatorClient::new(self.channel.clone())
+    }
+
+    /// `tessera.v1.Audit`: the account's audit trail (LookupEvents).
+    pub fn audit(&self) -> AuditClient<SignedChannel> {
+        AuditClient::new(self.channel.clone())
     }
 
     /// The signed channel, for other generated clients or custom calls.

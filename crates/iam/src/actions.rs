@@ -27,6 +27,7 @@
 //! | [`ResourceKind::OperatedAccount`] | `acs:tessera::<a>:account/<AccountId>` | the operator's per-account operations |
 //! | [`ResourceKind::OperatedAccounts`] | `acs:tessera::<a>:account/*` | `CreateAccount`, `ListAccounts` |
 //! | [`ResourceKind::Platform`] | `acs:tessera::<a>:*` | signing keys, platform-wide `Authorize` grants |
+//! | [`ResourceKind::Trail`] | `acs:actiontrail::<a>:*` | the account's audit trail (`LookupEvents`) |
 //!
 //! Decisions where RAM's table and the brief differ or are silent:
 //!
@@ -89,6 +90,8 @@ pub enum Api {
     Sts,
     /// Tessera's own (gRPC only).
     Tessera,
+    /// The audit trail, by ActionTrail's action names (gRPC only).
+    ActionTrail,
 }
 
 /// RAM's access level of an operation. Audit records every [`Access::Write`].
@@ -133,6 +136,7 @@ pub enum ResourceKind {
     OperatedAccount,
     OperatedAccounts,
     Platform,
+    Trail,
 }
 
 /// One row of the table.
@@ -290,6 +294,8 @@ pub const OPERATIONS: &[Operation] = &[
     other(Api::Tessera, "SimulateCustomPolicy", "tessera:SimulateCustomPolicy", Read, Rule::Always, &[]),
     other(Api::Tessera, "ValidatePolicy", "tessera:ValidatePolicy", Read, Rule::Always, &[]),
     other(Api::Tessera, "GetJwks", "tessera:GetJwks", Read, Rule::Always, &[]),
+    // The audit trail, as ActionTrail names its action
+    other(Api::ActionTrail, "LookupEvents", "actiontrail:LookupEvents", Read, Rule::Policies, &[K::Trail]),
     // The platform operator's (callers of other accounts are refused before the table)
     other(Api::Tessera, "CreateAccount", "tessera:CreateAccount", Write, Rule::Policies, &[K::OperatedAccounts]),
     other(Api::Tessera, "GetAccount", "tessera:GetAccount", Read, Rule::Policies, &[K::OperatedAccount]),
@@ -460,6 +466,7 @@ fn resource(
         }
         K::OperatedAccounts => format!("acs:tessera::{}:account/*", account!()),
         K::Platform => format!("acs:tessera::{}:*", account!()),
+        K::Trail => format!("acs:actiontrail::{}:*", account!()),
     };
     Ok(Ok(built))
 }
@@ -572,6 +579,7 @@ mod tests {
                 Api::Ram => "ram",
                 Api::Sts => "sts",
                 Api::Tessera => "tessera",
+                Api::ActionTrail => "actiontrail",
             };
             assert_eq!(service, expected_service, "{}", row.name);
             assert!(!action.is_empty() && action.bytes().all(|b| b.is_ascii_alphanumeric()));
@@ -644,6 +652,7 @@ mod tests {
                     .unwrap_or_else(|| panic!("{}: {resource} is not an ARN", row.name));
                 let service = match kind {
                     K::OperatedAccount | K::OperatedAccounts | K::Platform => "tessera",
+                    K::Trail => "actiontrail",
                     _ => "ram",
                 };
                 assert_eq!(parsed.service, service, "{}: {resource}", row.name);
@@ -676,6 +685,10 @@ mod tests {
         assert_eq!(arns("ListUsers", &bob, &t), [a("user/*")]);
         assert_eq!(arns("ListPolicies", &bob, &t), [a("policy/*")]);
         assert_eq!(arns("GetAccountSummary", &bob, &t), [a("*")]);
+        assert_eq!(
+            arns("LookupEvents", &bob, &t),
+            [format!("acs:actiontrail::{A}:*")]
+        );
         assert_eq!(
             arns("AddUserToGroup", &bob, &t),
             [a("user/alice"), a("group/dev")]

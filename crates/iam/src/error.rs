@@ -252,6 +252,22 @@ impl Error {
         Error::new(ErrorKind::InvalidParameter, code, message)
     }
 
+    /// `InvalidParameter.NextToken`: a pagination token this server did not hand out.
+    pub fn invalid_next_token() -> Error {
+        Error::invalid(
+            "InvalidParameter.NextToken",
+            "The parameter - \"NextToken\" is invalid: pass the NextToken of the previous page.",
+        )
+    }
+
+    /// `InvalidParameter.TimeRange`: a time range that ends before it starts.
+    pub fn invalid_time_range() -> Error {
+        Error::invalid(
+            "InvalidParameter.TimeRange",
+            "The parameter - \"EndTime\" must not be earlier than \"StartTime\".",
+        )
+    }
+
     /// `EntityNotExist.<Entity>`.
     pub fn not_exist(entity: Entity) -> Error {
         Error::new(

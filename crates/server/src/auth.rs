@@ -1112,13 +1112,15 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         // The clone that was driven to readiness serves this call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = Arc::clone(&self.auth);
         Box::pin(async move {
             if request.uri().path() == SIGN_IN_PATH {
+                let peer = crate::caller::Peer(peer_ip(request.extensions()));
+                request.extensions_mut().insert(peer);
                 return inner.call(request).await;
             }
             match auth.authenticate(request).await {

@@ -53,6 +53,15 @@
 //! (`ServiceUnavailable`) within the store's short connection-acquire timeout
 //! (`crates/server/tests/degraded.rs`).
 //!
+//! # Audit and degraded answers
+//!
+//! Every denied decision is recorded in the audit trail of the subject's account (event
+//! `Authorize`, the item's action and resource, the subject's source address, the asker and
+//! the reason in the detail), and a configurable sample of allowed ones
+//! ([`crate::audit::AuditSink::sample_allowed`]); recording is a `try_send`, never a wait. An
+//! answer served while this replica's change feed finds the database unreachable counts in
+//! `tessera_authorize_degraded_total`.
+//!
 //! # Choices
 //!
 //! - An ARN names a principal without proving possession of a credential, so an ARN-named role
@@ -86,6 +95,7 @@ use tessera_proto::v1::authorizer_server::{Authorizer, AuthorizerServer};
 use tessera_store::{FeedWatcher, Revision};
 use tonic::{Request as GrpcRequest, Response, Status};
 
+use crate::audit::{AuditSink, record};
 use crate::auth::{AuthError, Authenticator};
 use crate::caller::{self, Authenticated, Credential};
 use crate::principals::{CompiledPrincipal, PrincipalCache, PrincipalKey};
@@ -108,6 +118,7 @@ pub struct AuthorizerService {
     authenticator: Arc<Authenticator>,
     feed: Option<FeedWatcher>,
     wait_timeout: Duration,
+    audit: AuditSink,
 }
 
 impl AuthorizerService {
@@ -120,7 +131,15 @@ impl AuthorizerService {
             authenticator,
             feed: None,
             wait_timeout: DEFAULT_WAIT,
+            audit: AuditSink::disabled(),
         }
+    }
+
+    /// Records denied (and sampled allowed) decisions in `audit`.
+    #[must_use]
+    pub fn with_audit(mut self, audit: AuditSink) -> AuthorizerService {
+        self.audit = audit;
+        self
     }
 
     /// Follows the feed that invalidates `cache` ([`crate::principals::run_invalidation`]),
@@ -193,6 +212,7 @@ impl Authorizer for AuthorizerService {
                 .iter()
                 .map(|r| (item.action.as_str(), r.decision)),
         );
+        self.answered(&request, auth, &decided, std::slice::from_ref(item));
         Ok(Response::new(pb::AuthorizeResponse {
             result: decided.results.into_iter().next(),
             principal: Some(decided.principal),
@@ -223,6 +243,7 @@ impl Authorizer for AuthorizerService {
                 .zip(&decided.results)
                 .map(|(item, r)| (item.action.as_str(), r.decision)),
         );
+        self.answered(&request, auth, &decided, &req.items);
         Ok(Response::new(decided.into_batch()))
     }
 
@@ -497,6 +518,8 @@ struct Decided {
     results: Vec<pb::AuthorizeResult>,
     principal: pb::Principal,
     revision: u64,
+    /// The subject's source address as the asking service gave it.
+    source_ip: Option<IpAddr>,
 }
 
 impl Decided {
@@ -624,7 +647,56 @@ impl AuthorizerService {
             results,
             principal: resolved.principal,
             revision,
+            source_ip,
         })
+    }
+
+    /// After an `Authorize`/`BatchAuthorize` answer: audits its denied (and sampled allowed)
+    /// decisions, and counts it as degraded if the database is unreachable.
+    fn answered<T>(
+        &self,
+        request: &GrpcRequest<T>,
+        auth: &Authenticated,
+        decided: &Decided,
+        items: &[pb::AuthorizeItem],
+    ) {
+        if self.feed.as_ref().is_some_and(|f| !f.store_reachable()) {
+            crate::telemetry::metrics::authorize_degraded();
+        }
+        if !self.audit.enabled() {
+            return;
+        }
+        // Parsed once, and only when some decision is recorded.
+        let mut account = None;
+        for (item, result) in items.iter().zip(&decided.results) {
+            let allowed = result.decision == pb::Decision::Allow as i32;
+            if allowed && !self.audit.sample_allowed() {
+                continue;
+            }
+            if account.is_none() {
+                match tessera_iam::AccountId::parse(&decided.principal.account_id) {
+                    Ok(parsed) => account = Some(parsed),
+                    Err(_) => return,
+                }
+            }
+            let Some(account) = &account else {
+                return;
+            };
+            self.audit.record(record::decision(
+                request,
+                auth,
+                &record::Decision {
+                    account,
+                    principal: &decided.principal.arn,
+                    action: &item.action,
+                    resource: &item.resource,
+                    allowed,
+                    decision: crate::telemetry::proto_decision_name(result.decision),
+                    reason: &result.reason,
+                    source_ip: decided.source_ip,
+                },
+            ));
+        }
     }
 
     /// May the authenticated caller ask `operation` about `named` (another principal)?

@@ -74,6 +74,10 @@ impl Authenticated {
     }
 }
 
+/// The peer address of a request that is not authenticated (`SignIn`), for its audit event.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub Option<IpAddr>);
+
 /// The authenticated caller of `request`. The authentication layer runs before every
 /// `tessera.v1` service, so a missing value is a server bug: it fails closed as
 /// `UNAUTHENTICATED`.

@@ -31,7 +31,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt as _, Limited};
-use rand::Rng as _;
 use serde_json::Value;
 use tessera_credentials::SignedRequest;
 use tessera_credentials::signature::SignatureError;
@@ -40,6 +39,7 @@ use tessera_proto::alibaba::{self, AlibabaError, Params};
 use crate::auth::{AuthError, Authenticator, MAX_REQUEST_BYTES, peer_ip};
 use crate::caller::Authenticated;
 use crate::layers::rate_limit::RateLimitLayer;
+use crate::layers::request_id::RequestId;
 use crate::ram::RamService;
 use crate::sts::StsService;
 use crate::tls::TlsConnection;
@@ -78,7 +78,7 @@ impl Compat {
 /// `/`: `GET` and `POST` (other methods: `UnsupportedHTTPMethod`).
 pub(crate) async fn handle(State(compat): State<Compat>, request: Request<Body>) -> Response {
     let received_at = compat.auth.now();
-    let request_id = new_request_id();
+    let request_id = RequestId::generate();
     let (parts, body) = request.into_parts();
     let host = host(&parts.headers, &parts.uri);
     let answer = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
@@ -88,7 +88,17 @@ pub(crate) async fn handle(State(compat): State<Compat>, request: Request<Body>)
             message: "Specified signature method is not supported: use GET or POST.".into(),
             retry_after_ms: None,
         }),
-        Ok(body) => serve(&compat, &parts, &body.to_bytes(), received_at, &host).await,
+        Ok(body) => {
+            serve(
+                &compat,
+                &parts,
+                &body.to_bytes(),
+                received_at,
+                &host,
+                &request_id,
+            )
+            .await
+        }
         Err(_) => Err(AlibabaError {
             http_status: 413,
             code: "InvalidParameter.RequestSize".into(),
@@ -99,7 +109,7 @@ pub(crate) async fn handle(State(compat): State<Compat>, request: Request<Body>)
     match answer {
         Ok((action, value)) => {
             tracing::debug!(request_id = %request_id, action = %action, "Alibaba API call served");
-            success(value, &request_id)
+            success(value, request_id.as_str())
         }
         Err(error) => {
             tracing::info!(
@@ -108,7 +118,7 @@ pub(crate) async fn handle(State(compat): State<Compat>, request: Request<Body>)
                 status = error.http_status,
                 "Alibaba API call refused"
             );
-            error_response(&error, &request_id, &host)
+            error_response(&error, request_id.as_str(), &host)
         }
     }
 }
@@ -120,6 +130,7 @@ async fn serve(
     body: &[u8],
     received_at: jiff::Timestamp,
     host: &str,
+    request_id: &RequestId,
 ) -> Result<(String, Value), AlibabaError> {
     let headers = parts
         .headers
@@ -172,6 +183,8 @@ async fn serve(
     let template = || {
         let mut request = tonic::Request::new(());
         request.extensions_mut().insert(authenticated.clone());
+        // The id the answer carries, so the audit trail records the same.
+        request.extensions_mut().insert(request_id.clone());
         request
     };
     let action = signed.action().unwrap_or_default().to_owned();
@@ -206,23 +219,6 @@ fn host(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
         .map(str::to_owned)
         .or_else(|| uri.authority().map(|a| a.as_str().to_owned()))
         .unwrap_or_default()
-}
-
-/// A UUID-shaped (version 4) request id in upper case, as Alibaba's are.
-fn new_request_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill(&mut bytes);
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
 }
 
 fn json_response(status: StatusCode, body: &Value, request_id: &str) -> Response {
@@ -263,22 +259,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    #[test]
-    fn request_ids_look_like_alibabas() {
-        let id = new_request_id();
-        assert_eq!(id.len(), 36);
-        let groups: Vec<&str> = id.split('-').collect();
-        assert_eq!(
-            groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
-            [8, 4, 4, 4, 12]
-        );
-        assert!(
-            id.chars()
-                .all(|c| c == '-' || c.is_ascii_digit() || c.is_ascii_uppercase())
-        );
-        assert_ne!(id, new_request_id());
-    }
 
     async fn body_json(response: Response) -> Value {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();

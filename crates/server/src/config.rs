@@ -21,6 +21,7 @@
 //! | `log_filter` | `TESSERA_LOG_FILTER` | `info` (a `tracing` filter; `RUST_LOG` wins when set) |
 //! | `otlp_traces` | `TESSERA_OTLP_TRACES` | `auto`: export spans over OTLP/gRPC when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) is set; `on`, `off` |
 //! | `metrics` | `TESSERA_METRICS` | `true`: Prometheus text at `GET /metrics` on the service port |
+//! | `[audit]` (table) | `TESSERA_AUDIT` (`{sample_allowed=0.01}`) | see [`Audit`]: `enabled = true`, `buffer_capacity = 10000`, `sample_allowed = 0.0`, `retention_days = 90` |
 //!
 //! Unknown keys (in the file) are rejected, and so are unknown operations in `rate_limits`.
 //! [`Config::redacted_toml`] prints the effective configuration with the secrets redacted
@@ -66,6 +67,7 @@ const ENV_KEYS: &[&str] = &[
     "log_filter",
     "otlp_traces",
     "metrics",
+    "audit",
 ];
 
 /// The most RPCs in flight by default.
@@ -103,6 +105,58 @@ pub struct Config {
     pub limits: Limits,
     /// Logs, traces and metrics.
     pub telemetry: Telemetry,
+    /// The audit trail ([`crate::audit`]).
+    pub audit: Audit,
+}
+
+/// The audit trail (`[audit]`, [`crate::audit`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Audit {
+    /// Record events at all (default `true`).
+    pub enabled: bool,
+    /// Events buffered between the requests that record them and the writer (default 10000).
+    /// When it is full, further events are dropped and counted, never waited for.
+    pub buffer_capacity: usize,
+    /// The fraction (0.0–1.0) of allowed `Authorize` decisions recorded (default 0.0: none).
+    /// Denied decisions are always recorded. Allowed ones are the bulk of a deployment's
+    /// traffic (thousands per second), so recording them is a choice: 0.01 keeps one in a
+    /// hundred.
+    pub sample_allowed: f64,
+    /// Days events are kept (default 90, as ActionTrail's event history); 0 keeps them forever.
+    pub retention_days: u32,
+}
+
+impl Default for Audit {
+    fn default() -> Audit {
+        Audit {
+            enabled: true,
+            buffer_capacity: 10_000,
+            sample_allowed: 0.0,
+            retention_days: 90,
+        }
+    }
+}
+
+impl Audit {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1..=1_000_000).contains(&self.buffer_capacity) {
+            return Err(ConfigError::Invalid(
+                "audit.buffer_capacity must be between 1 and 1000000".into(),
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.sample_allowed) {
+            return Err(ConfigError::Invalid(
+                "audit.sample_allowed must be a fraction between 0.0 and 1.0".into(),
+            ));
+        }
+        if self.retention_days > 36_500 {
+            return Err(ConfigError::Invalid(
+                "audit.retention_days must be at most 36500 (0 keeps events forever)".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Overload protection ([`crate::layers`]).
@@ -185,6 +239,7 @@ impl Default for Config {
             tls: None,
             limits: Limits::default(),
             telemetry: Telemetry::default(),
+            audit: Audit::default(),
         }
     }
 }
@@ -209,6 +264,7 @@ impl fmt::Debug for Config {
             .field("tls", &self.tls)
             .field("limits", &self.limits)
             .field("telemetry", &self.telemetry)
+            .field("audit", &self.audit)
             .finish()
     }
 }
@@ -352,6 +408,8 @@ struct Raw {
     log_filter: String,
     otlp_traces: OtlpTraces,
     metrics: bool,
+    #[serde(default)]
+    audit: Audit,
 }
 
 impl Raw {
@@ -376,6 +434,7 @@ impl Raw {
             log_filter: d.telemetry.log_filter,
             otlp_traces: d.telemetry.otlp_traces,
             metrics: d.telemetry.metrics,
+            audit: d.audit,
         }
     }
 }
@@ -484,6 +543,7 @@ impl Config {
             otlp_traces: raw.otlp_traces,
             metrics: raw.metrics,
         };
+        raw.audit.validate()?;
         Ok(Config {
             listen: raw.listen,
             data_dir: raw.data_dir,
@@ -496,6 +556,7 @@ impl Config {
             tls,
             limits,
             telemetry,
+            audit: raw.audit,
         })
     }
 
@@ -531,6 +592,7 @@ impl Config {
             log_filter: self.telemetry.log_filter.clone(),
             otlp_traces: self.telemetry.otlp_traces,
             metrics: self.telemetry.metrics,
+            audit: self.audit.clone(),
         };
         toml::to_string(&raw).map_err(|e| ConfigError::Invalid(format!("cannot print: {e}")))
     }
@@ -765,5 +827,36 @@ mod tests {
         assert_eq!(c.listen, "0.0.0.0:7733".parse().unwrap());
         assert_eq!(c.limits, Limits::default());
         assert_eq!(c.telemetry, Telemetry::default());
+    }
+
+    #[test]
+    fn the_audit_table() {
+        let c = layered("", &Overrides::default()).unwrap();
+        assert_eq!(c.audit, Audit::default());
+        assert!(c.audit.enabled);
+        assert_eq!(c.audit.sample_allowed, 0.0);
+        assert_eq!(c.audit.retention_days, 90);
+        let c = layered(
+            "[audit]\nsample_allowed = 0.25\nretention_days = 0\nbuffer_capacity = 5\n",
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.audit.sample_allowed, 0.25);
+        assert_eq!(c.audit.retention_days, 0);
+        assert_eq!(c.audit.buffer_capacity, 5);
+        assert!(c.audit.enabled);
+        // Printed and read back the same.
+        let printed = c.redacted_toml().unwrap();
+        let again = layered(&printed, &Overrides::default()).unwrap();
+        assert_eq!(again.audit, c.audit);
+        for bad in [
+            "[audit]\nsample_allowed = 1.5\n",
+            "[audit]\nsample_allowed = -0.1\n",
+            "[audit]\nbuffer_capacity = 0\n",
+            "[audit]\nretention_days = 40000\n",
+            "[audit]\nunknown = 1\n",
+        ] {
+            assert!(layered(bad, &Overrides::default()).is_err(), "{bad}");
+        }
     }
 }

@@ -4,12 +4,14 @@
 //! `grpc.health.v1`, server reflection (v1 and v1alpha) over the `tessera.v1` descriptors, and
 //! behind the authentication layer ([`auth`]) `tessera.v1.Sts` ([`sts`]: AssumeRole, SignIn,
 //! GetCallerIdentity, GetJwks), `tessera.v1.Ram` ([`ram`]: RAM's admin API), the
-//! `tessera.v1.Authorizer` ([`authorizer`]) and `tessera.v1.Operator` ([`operator`]); HTTP
+//! `tessera.v1.Authorizer` ([`authorizer`]), `tessera.v1.Operator` ([`operator`]) and
+//! `tessera.v1.Audit` ([`audit`]: the audit trail, written off the request path); HTTP
 //! `GET /healthz`, `GET /.well-known/jwks.json`, `GET /metrics` ([`telemetry`]) and Alibaba's
 //! RPC-style RAM/STS API on `/` (`compat`, over the same service instances). The gRPC side runs
 //! behind the overload-protection and bookkeeping layers of [`layers`]. One change-feed task
 //! (`follow_changes`) keeps every cache in step with the store's change log.
 
+pub mod audit;
 pub mod auth;
 pub mod authorizer;
 pub mod bootstrap;
@@ -48,6 +50,7 @@ pub const SERVICES: &[&str] = &[
     "tessera.v1.Authorizer",
     "tessera.v1.Ram",
     "tessera.v1.Operator",
+    "tessera.v1.Audit",
 ];
 
 /// Opens the database at `url` and applies every pending migration (forward-only).
@@ -108,13 +111,18 @@ async fn serve(
         boot.sealer.clone(),
         boot.signing_key.clone(),
     ));
+    // The audit trail: services record into the sink, a task writes to the store.
+    let (audit, audit_task) = audit::start(boot.store.clone(), &config.audit);
     // One instance of each service behind both gRPC and the Alibaba-compatible HTTP API.
-    let sts_service = Arc::new(sts::StsService::new(
-        cache.clone(),
-        signing_keys.clone(),
-        boot.sts_keys.clone(),
-        boot.sealer.clone(),
-    ));
+    let sts_service = Arc::new(
+        sts::StsService::new(
+            cache.clone(),
+            signing_keys.clone(),
+            boot.sts_keys.clone(),
+            boot.sealer.clone(),
+        )
+        .with_audit(audit.clone()),
+    );
     let sts = tower::Layer::layer(
         &authenticated,
         tessera_proto::v1::sts_server::StsServer::from_arc(sts_service.clone()),
@@ -129,7 +137,8 @@ async fn serve(
         .change_feed(from, tessera_store::FeedOptions::default());
     let watcher = feed.watcher();
     let authorizer = authorizer::AuthorizerService::new(cache.clone(), authenticator.clone())
-        .with_feed(watcher.clone());
+        .with_feed(watcher.clone())
+        .with_audit(audit.clone());
     let invalidation = tokio::spawn(follow_changes(
         feed,
         cache.clone(),
@@ -137,8 +146,9 @@ async fn serve(
         authorizer.platform_grants().clone(),
         signing_keys,
     ));
-    let ram_service =
-        ram::RamService::new(cache.clone(), boot.sealer.clone()).with_feed(watcher.clone());
+    let ram_service = ram::RamService::new(cache.clone(), boot.sealer.clone())
+        .with_feed(watcher.clone())
+        .with_audit(audit.clone());
     let ram = tower::Layer::layer(&authenticated, ram_service.clone().into_server());
     let operator = tower::Layer::layer(
         &authenticated,
@@ -147,7 +157,12 @@ async fn serve(
             boot.sealer.clone(),
             boot.operator_account.clone(),
         )
+        .with_audit(audit.clone())
         .into_server(),
+    );
+    let audit_service = tower::Layer::layer(
+        &authenticated,
+        audit::AuditService::new(cache.clone()).into_server(),
     );
     let authorizer = tower::Layer::layer(&authenticated, authorizer.into_server());
     let metrics = config
@@ -159,6 +174,7 @@ async fn serve(
                 authenticator.clone(),
                 boot.store.clone(),
                 watcher.clone(),
+                audit.clone(),
             )
         })
         .flatten();
@@ -170,6 +186,7 @@ async fn serve(
         .add_service(authorizer)
         .add_service(ram)
         .add_service(operator)
+        .add_service(audit_service)
         .prepare()
         .into_axum_router();
     let grpc = layers.around_grpc(grpc);
@@ -218,22 +235,34 @@ async fn serve(
     );
 
     tokio::pin!(shutdown);
-    tokio::select! {
-        ended = &mut task => {
-            invalidation.abort();
-            if let Some(upkeep) = &upkeep {
-                upkeep.abort();
-            }
-            return finished(ended);
-        }
-        () = &mut shutdown => {}
-    }
+    let ended = tokio::select! {
+        ended = &mut task => Some(ended),
+        () = &mut shutdown => None,
+    };
     invalidation.abort();
     if let Some(upkeep) = &upkeep {
         upkeep.abort();
     }
+    let result = match ended {
+        Some(ended) => finished(ended),
+        None => drain(config, &health, &stop, task).await,
+    };
+    // Requests are done: store what they recorded.
+    if let Some(audit_task) = audit_task {
+        audit_task.finish().await;
+    }
+    result
+}
+
+/// Stops accepting and lets in-flight requests finish for up to the grace period.
+async fn drain(
+    config: &Config,
+    health: &HealthReporter,
+    stop: &tokio::sync::watch::Sender<bool>,
+    mut task: tokio::task::JoinHandle<std::io::Result<()>>,
+) -> Result<(), ServerError> {
     tracing::info!("shutting down: draining in-flight requests");
-    set_status(&health, ServingStatus::NotServing).await;
+    set_status(health, ServingStatus::NotServing).await;
     let _ = stop.send(true);
     match tokio::time::timeout(config.shutdown_grace, &mut task).await {
         Ok(ended) => finished(ended),

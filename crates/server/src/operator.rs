@@ -41,6 +41,8 @@ use tessera_store::{
 };
 use tonic::{Request, Response, Status};
 
+use crate::audit::AuditSink;
+use crate::audit::record::{Noted, note};
 use crate::authorizer::{caller_policies, status};
 use crate::bootstrap::{SIGNING_ALGORITHM, access_key_context, signing_key_context};
 use crate::caller::authenticated;
@@ -54,6 +56,7 @@ pub struct OperatorService {
     sealer: Sealer,
     /// The platform operator's account: the only one whose principals may call.
     operator: AccountId,
+    audit: AuditSink,
 }
 
 impl OperatorService {
@@ -64,7 +67,15 @@ impl OperatorService {
             cache,
             sealer,
             operator,
+            audit: AuditSink::disabled(),
         }
+    }
+
+    /// Records mutations in `audit` (in the operator's account).
+    #[must_use]
+    pub fn with_audit(mut self, audit: AuditSink) -> OperatorService {
+        self.audit = audit;
+        self
     }
 
     /// The tonic service.
@@ -92,6 +103,9 @@ impl OperatorService {
             tracing::error!(operation, "no row in the operation table");
             status(&Error::internal())
         })?;
+        if row.access == tessera_iam::Access::Write {
+            note(request, || Noted::operation(row, &auth.caller, target));
+        }
         let (own, session) = caller_policies(&self.cache, auth).await.map_err(err)?;
         let empty = PolicySet::empty();
         let identity = own.as_ref().map_or(&empty, |c| &c.identity);
@@ -179,8 +193,9 @@ fn quota_name(name: &str) -> Result<QuotaName, Error> {
     })
 }
 
-#[tonic::async_trait]
-impl Operator for OperatorService {
+/// The calls (the `Operator` impl below hands each request to the method of the same name here,
+/// recording mutations in the audit trail).
+impl OperatorService {
     async fn create_account(
         &self,
         request: Request<pb::CreateAccountRequest>,
@@ -365,4 +380,35 @@ impl Operator for OperatorService {
         tracing::info!(principal = %arn, "revoked platform-wide Authorize");
         Ok(write_result(committed.revision))
     }
+}
+
+/// `impl Operator for OperatorService`: each call audited around the method of the same name.
+macro_rules! audited {
+    ($($method:ident($req:ident) -> $resp:ident;)*) => {
+        #[tonic::async_trait]
+        impl Operator for OperatorService {
+            $(
+                async fn $method(
+                    &self,
+                    mut request: Request<pb::$req>,
+                ) -> Result<Response<pb::$resp>, Status> {
+                    let audited = self.audit.begin(&mut request);
+                    let result = OperatorService::$method(self, request).await;
+                    self.audit.finish(audited, &result);
+                    result
+                }
+            )*
+        }
+    };
+}
+
+audited! {
+    create_account(CreateAccountRequest) -> CreateAccountResponse;
+    get_account(GetAccountRequest) -> Account;
+    list_accounts(ListAccountsRequest) -> ListAccountsResponse;
+    set_account_status(SetAccountStatusRequest) -> Account;
+    set_account_quota(SetAccountQuotaRequest) -> WriteResult;
+    rotate_signing_key(RotateSigningKeyRequest) -> RotateSigningKeyResponse;
+    grant_platform_authorize(GrantPlatformAuthorizeRequest) -> WriteResult;
+    revoke_platform_authorize(GrantPlatformAuthorizeRequest) -> WriteResult;
 }

@@ -56,6 +56,8 @@ use tessera_store::{
 };
 use tonic::{Request, Response, Status};
 
+use crate::audit::AuditSink;
+use crate::audit::record::{Noted, Origin, clip, note, outcome};
 use crate::auth::TOKEN_ISSUER;
 use crate::authorizer::{caller_policies, status};
 use crate::bootstrap::mfa_seed_context;
@@ -96,6 +98,7 @@ pub struct StsService {
     /// An argon2 hash of a random password, verified when there is no user to verify against
     /// (made on first use, with the same parameters as the stored hashes).
     dummy_hash: tokio::sync::OnceCell<String>,
+    audit: AuditSink,
 }
 
 impl StsService {
@@ -118,7 +121,15 @@ impl StsService {
                 .time_to_live(MFA_STEP_MEMORY)
                 .build(),
             dummy_hash: tokio::sync::OnceCell::new(),
+            audit: AuditSink::disabled(),
         }
+    }
+
+    /// Records `AssumeRole` and `SignIn` (granted or refused) in `audit`.
+    #[must_use]
+    pub fn with_audit(mut self, audit: AuditSink) -> StsService {
+        self.audit = audit;
+        self
     }
 
     fn store(&self) -> &SqlStore {
@@ -311,14 +322,21 @@ fn refused(caller: &Caller, role_arn: &RoleArn, e: AssumeRoleError) -> Status {
     status(&e.error)
 }
 
-#[tonic::async_trait]
-impl pb::sts_server::Sts for StsService {
-    async fn assume_role(
+impl StsService {
+    /// `AssumeRole` (audited by the `Sts` impl).
+    async fn assume_role_call(
         &self,
         request: Request<pb::AssumeRoleRequest>,
     ) -> Result<Response<pb::AssumeRoleResponse>, Status> {
         let auth = authenticated(&request)?;
         let req = request.get_ref();
+        note(&request, || Noted {
+            event_name: "AssumeRole",
+            action: "sts:AssumeRole",
+            resource: clip(&req.role_arn),
+            detail: serde_json::json!({ "RoleSessionName": clip(&req.role_session_name) })
+                .to_string(),
+        });
         if req.role_arn.is_empty() {
             return Err(err(Error::missing("RoleArn")));
         }
@@ -393,6 +411,19 @@ impl pb::sts_server::Sts for StsService {
             source_identity: grant.source_identity.unwrap_or_default(),
         }))
     }
+}
+
+#[tonic::async_trait]
+impl pb::sts_server::Sts for StsService {
+    async fn assume_role(
+        &self,
+        mut request: Request<pb::AssumeRoleRequest>,
+    ) -> Result<Response<pb::AssumeRoleResponse>, Status> {
+        let audited = self.audit.begin(&mut request);
+        let result = self.assume_role_call(request).await;
+        self.audit.finish(audited, &result);
+        result
+    }
 
     async fn get_caller_identity(
         &self,
@@ -424,7 +455,42 @@ impl pb::sts_server::Sts for StsService {
     ) -> Result<Response<pb::SignInResponse>, Status> {
         // Unauthenticated: no `Authenticated` carries the time, so it is read here, once.
         let received_at = Timestamp::now();
-        let req = request.into_inner();
+        // Attempts are recorded in the account they name, when it is a well-formed account id
+        // and user name (anything else names no one); never the password or the MFA code.
+        let origin = self.audit.enabled().then(|| {
+            let req = request.get_ref();
+            let account = AccountId::parse(&req.account_id).ok()?;
+            names::user_name(&req.user_name).ok()?;
+            Some(Origin::sign_in(
+                &request,
+                &account,
+                &req.user_name,
+                received_at,
+            ))
+        });
+        let result = self.sign_in_call(request.into_inner(), received_at).await;
+        if let Some(origin) = origin.flatten() {
+            let resource = origin.principal.clone();
+            let event = origin.event(
+                "SignIn",
+                "tessera:SignIn",
+                resource,
+                outcome(&result),
+                String::new(),
+            );
+            self.audit.record(event);
+        }
+        result
+    }
+}
+
+impl StsService {
+    /// `SignIn` (audited by the `Sts` impl).
+    async fn sign_in_call(
+        &self,
+        req: pb::SignInRequest,
+        received_at: Timestamp,
+    ) -> Result<Response<pb::SignInResponse>, Status> {
         if req.account_id.is_empty() {
             return Err(err(Error::missing("AccountId")));
         }

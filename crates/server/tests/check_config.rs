@@ -43,6 +43,9 @@ fn the_deploy_example_is_accepted_and_printed() {
         "otlp_traces = \"auto\"",
         "[rate_limits]",
         "AssumeRole = 100",
+        "[audit]",
+        "sample_allowed = 0.0",
+        "retention_days = 90",
     ] {
         assert!(
             stdout.lines().any(|l| l == line),

@@ -24,7 +24,7 @@ use tessera_credentials::Secret;
 use tessera_credentials::signature::{encode_params, new_nonce, sign_acs3, sign_rpc_v1};
 use tessera_proto::v1 as pb;
 use tessera_proto::v1::ram_client::RamClient;
-use tessera_store::{AccountId, AccountStore as _, KeyStore as _, NewAccessKey};
+use tessera_store::{AccountId, AccountStore as _, KeyStore as _, NewAccessKey, SystemStore as _};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -400,6 +400,32 @@ async fn scenario(backend: Backend) {
         date.len() == 20 && date.ends_with('Z') && date.as_bytes()[10] == b'T',
         "{date}"
     );
+    // Audited like the gRPC call, with the request id the answer carried and the peer address.
+    let request_id = created["RequestId"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let audited = loop {
+        let events = server
+            .store
+            .list_audit_events(&account, &tessera_store::AuditQuery::default())
+            .await
+            .unwrap();
+        if let Some((_, event)) = events
+            .into_iter()
+            .find(|(_, e)| e.event_name == "CreateUser")
+        {
+            break event;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "CreateUser not audited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(audited.request_id, request_id);
+    assert_eq!(audited.source_ip, "127.0.0.1");
+    assert_eq!(audited.principal, format!("acs:ram::{account}:root"));
+    assert_eq!(audited.resource, format!("acs:ram::{account}:user/alice"));
+    assert_eq!(audited.decision, tessera_store::AuditDecision::Allow);
     http.rpc(
         Rpc::PostForm,
         &root,

@@ -3,16 +3,20 @@
 //! The database becomes unreachable (a proxy in front of PostgreSQL cuts every connection and
 //! refuses new ones), then comes back: `Authorize` keeps answering from the cache for the
 //! principals the server holds, fails closed with `UNAVAILABLE` for the others, admin writes
-//! fail cleanly, and everything recovers by itself — nothing written before is lost.
+//! fail cleanly, and everything recovers by itself — nothing written before is lost. The
+//! server says so in its metrics: `tessera_store_reachable` drops to 0 and comes back to 1, and
+//! answers served meanwhile count in `tessera_authorize_degraded_total`.
 
 mod support;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use support::{Backend, CuttableProxy, TestServer};
 use tessera_proto::v1 as pb;
 use tessera_proto::v1::authorizer_client::AuthorizerClient;
 use tessera_proto::v1::ram_client::RamClient;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tonic::Code;
 
 const READ_BUCKET: &str =
@@ -38,6 +42,27 @@ fn ask(account: &str, user: &str) -> pb::AuthorizeRequest {
 
 fn decision(answer: &pb::AuthorizeResponse) -> pb::Decision {
     pb::Decision::try_from(answer.result.as_ref().unwrap().decision).unwrap()
+}
+
+/// The value of `metric` (a series without labels) at `GET /metrics` (0 when absent).
+async fn metric(addr: SocketAddr, metric: &str) -> f64 {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response
+        .lines()
+        .find_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            (series == metric).then(|| value.parse().ok()).flatten()
+        })
+        .unwrap_or(0.0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,6 +109,9 @@ async fn answers_from_cache_while_the_database_is_away() {
         .unwrap()
         .into_inner();
     assert_eq!(decision(&answer), pb::Decision::Allow);
+    let addr = server.running.addr;
+    assert_eq!(metric(addr, "tessera_store_reachable").await, 1.0);
+    let degraded_before = metric(addr, "tessera_authorize_degraded_total").await;
 
     proxy.cut();
 
@@ -115,6 +143,26 @@ async fn answers_from_cache_while_the_database_is_away() {
         .await
         .unwrap_err();
     assert_eq!(write.code(), Code::Unavailable, "{write:?}");
+    // Once the server has noticed (its change feed's next read fails), it says so, and counts
+    // the answers it serves from the cache.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while metric(addr, "tessera_store_reachable").await != 0.0 {
+        assert!(Instant::now() < deadline, "the outage is not reported");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for _ in 0..3 {
+        let answer = authorizer
+            .authorize(ask(&account, "alice"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(decision(&answer), pb::Decision::Allow);
+    }
+    let degraded = metric(addr, "tessera_authorize_degraded_total").await;
+    assert!(
+        degraded >= degraded_before + 3.0,
+        "{degraded_before} → {degraded}"
+    );
 
     proxy.restore();
 
@@ -154,5 +202,17 @@ async fn answers_from_cache_while_the_database_is_away() {
         .into_inner();
     let names: Vec<_> = users.users.iter().map(|u| u.user_name.as_str()).collect();
     assert_eq!(names, ["alice", "bob", "carol"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while metric(addr, "tessera_store_reachable").await != 1.0 {
+        assert!(Instant::now() < deadline, "the recovery is not reported");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Answers are no longer counted as degraded.
+    let settled = metric(addr, "tessera_authorize_degraded_total").await;
+    authorizer.authorize(ask(&account, "alice")).await.unwrap();
+    assert_eq!(
+        metric(addr, "tessera_authorize_degraded_total").await,
+        settled
+    );
     server.stop().await;
 }

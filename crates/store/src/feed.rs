@@ -43,9 +43,18 @@
 //! returned. `Authorize` with `min_revision` calls [`FeedWatcher::wait_for`] on a watcher cloned
 //! from the feed.
 //!
+//! # Reachability
+//!
+//! Each read of the log tells whether the database answered: [`FeedWatcher::store_reachable`]
+//! is `false` from a failed read until a read succeeds again (at most a poll interval plus the
+//! store's acquire timeout behind the database's real state), so a replica can say when it is
+//! answering from its caches alone.
+//!
 //! Dropping the [`ChangeFeed`] stops its task (and the listener's connection).
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::postgres::PgListener;
@@ -146,6 +155,8 @@ pub struct ChangeFeed {
     processed: watch::Sender<Revision>,
     /// The revision the batch last returned by `next` completes, published on the next call.
     pending: Option<Revision>,
+    /// Whether the feed's last read of the log succeeded.
+    reachable: Arc<AtomicBool>,
     task: JoinHandle<()>,
 }
 
@@ -190,6 +201,7 @@ impl ChangeFeed {
     pub fn watcher(&self) -> FeedWatcher {
         FeedWatcher {
             processed: self.processed.subscribe(),
+            reachable: self.reachable.clone(),
         }
     }
 
@@ -217,9 +229,16 @@ impl Drop for ChangeFeed {
 #[derive(Debug, Clone)]
 pub struct FeedWatcher {
     processed: watch::Receiver<Revision>,
+    reachable: Arc<AtomicBool>,
 }
 
 impl FeedWatcher {
+    /// Whether the feed's last read of the change log reached the database (see the module
+    /// documentation); `true` before the first read.
+    pub fn store_reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
+    }
+
     /// The highest revision the feed's consumer has processed.
     pub fn latest(&self) -> Revision {
         *self.processed.borrow()
@@ -267,11 +286,19 @@ impl SqlStore {
     /// [`SqlStore::current_revision`]. Must be called inside a Tokio runtime.
     pub fn change_feed(&self, from: Revision, options: FeedOptions) -> ChangeFeed {
         let (batches_tx, batches) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(run(self.clone(), from, options, batches_tx));
+        let reachable = Arc::new(AtomicBool::new(true));
+        let task = tokio::spawn(run(
+            self.clone(),
+            from,
+            options,
+            batches_tx,
+            reachable.clone(),
+        ));
         ChangeFeed {
             batches,
             processed: watch::Sender::new(from),
             pending: None,
+            reachable,
             task,
         }
     }
@@ -288,7 +315,13 @@ impl Drop for AbortOnDrop {
 
 /// The feed task: reads the log, then waits for a wake-up or the poll interval, until the
 /// consumer is gone or the store is closed.
-async fn run(store: SqlStore, from: Revision, options: FeedOptions, batches: mpsc::Sender<Batch>) {
+async fn run(
+    store: SqlStore,
+    from: Revision,
+    options: FeedOptions,
+    batches: mpsc::Sender<Batch>,
+    reachable: Arc<AtomicBool>,
+) {
     let poll_interval = options.poll_interval;
     let batch = options.batch.max(1);
     let mut local = store.commits.subscribe();
@@ -306,12 +339,19 @@ async fn run(store: SqlStore, from: Revision, options: FeedOptions, batches: mps
         local.mark_unchanged();
         wake.mark_unchanged();
         match catch_up(&store, &mut latest, batch, &batches).await {
-            Ok(()) => {}
+            Ok(()) => {
+                if !reachable.swap(true, Ordering::Relaxed) {
+                    tracing::info!(target: "tessera_store", "the database is reachable again");
+                }
+            }
             Err(Stop::Consumer) => return,
             Err(Stop::Database) => {
                 // Logged by the store; try again at the next poll unless the store is closed.
                 if store.pool.is_closed() {
                     return;
+                }
+                if reachable.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(target: "tessera_store", "the database is unreachable; caches serve what they hold");
                 }
             }
         }

@@ -621,9 +621,12 @@ pub struct AuditEvent {
     pub account: AccountId,
     pub at: Timestamp,
     pub request_id: String,
-    /// The caller's ARN.
+    /// The caller's ARN (for an `Authorize` decision: the ARN of the principal decided about).
     pub principal: String,
-    /// `ram:CreateUser`, `sts:AssumeRole`, `tessera:Authorize`, …
+    /// The API operation the event records: `CreateUser`, `AssumeRole`, `SignIn`, `Authorize`.
+    pub event_name: String,
+    /// The action performed or asked about: `ram:CreateUser`, `sts:AssumeRole`, and for an
+    /// `Authorize` decision the item's action (`oss:GetObject`).
     pub action: String,
     pub resource: String,
     pub decision: AuditDecision,
@@ -643,7 +646,7 @@ pub enum AuditOrder {
     NewestFirst,
 }
 
-/// A page of an account's audit events.
+/// A page of an account's audit events. Every filter given must hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditQuery {
     /// Continue after this event id, in the direction of `order` (the last id of the previous
@@ -655,6 +658,14 @@ pub struct AuditQuery {
     /// `ram:CreateUser`).
     pub action_prefix: Option<String>,
     pub decision: Option<AuditDecision>,
+    /// Only events at or after this time.
+    pub start: Option<Timestamp>,
+    /// Only events at or before this time.
+    pub end: Option<Timestamp>,
+    /// Only events of this name (exact: `CreateUser`).
+    pub event_name: Option<String>,
+    /// Only events of this principal ARN (exact).
+    pub principal: Option<String>,
     pub order: AuditOrder,
 }
 
@@ -665,6 +676,10 @@ impl Default for AuditQuery {
             limit: 100,
             action_prefix: None,
             decision: None,
+            start: None,
+            end: None,
+            event_name: None,
+            principal: None,
             order: AuditOrder::OldestFirst,
         }
     }

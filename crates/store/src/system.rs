@@ -65,6 +65,10 @@ pub trait SystemStore: Send + Sync {
         account: &AccountId,
         query: &AuditQuery,
     ) -> Result<Vec<(i64, AuditEvent)>>;
+    /// Deletes up to `limit` audit events (of every account: a platform-level retention task)
+    /// recorded before `before`, oldest first. Returns how many were deleted; fewer than
+    /// `limit` means none older is left.
+    async fn purge_audit_events(&self, before: Timestamp, limit: u32) -> Result<u64>;
 }
 
 const SIGNING_KEY_COLUMNS: &str =
@@ -82,8 +86,8 @@ fn signing_key_from_row(row: &AnyRow) -> Result<SigningKey> {
     })
 }
 
-const AUDIT_COLUMNS: &str = "id, account_id, at, request_id, principal, action, resource, \
-     decision, error_code, source_ip, detail";
+const AUDIT_COLUMNS: &str = "id, account_id, at, request_id, principal, event_name, action, \
+     resource, decision, error_code, source_ip, detail";
 
 fn audit_from_row(row: &AnyRow) -> Result<(i64, AuditEvent)> {
     let account = AccountId::parse(&get::<String>(row, "account_id")?).map_err(|_| {
@@ -101,6 +105,7 @@ fn audit_from_row(row: &AnyRow) -> Result<(i64, AuditEvent)> {
             at: get_time(row, "at")?,
             request_id: get(row, "request_id")?,
             principal: get(row, "principal")?,
+            event_name: get(row, "event_name")?,
             action: get(row, "action")?,
             resource: get(row, "resource")?,
             decision,
@@ -164,8 +169,10 @@ fn like_prefix(prefix: &str) -> String {
     pattern
 }
 
-/// Rows per `INSERT` of audit events (10 parameters each).
-const AUDIT_BATCH: usize = 100;
+/// Columns (and so parameters) per audit event row.
+const AUDIT_PARAMS: usize = 11;
+/// Rows per `INSERT` of audit events.
+const AUDIT_BATCH: usize = 80;
 
 #[async_trait]
 impl SystemStore for SqlStore {
@@ -357,26 +364,16 @@ impl SystemStore for SqlStore {
             .map_err(|e| db_error("begin audit", &e))?;
         for batch in events.chunks(AUDIT_BATCH) {
             let mut sql = String::from(
-                "INSERT INTO audit_events (account_id, at, request_id, principal, action, \
-                 resource, decision, error_code, source_ip, detail) VALUES ",
+                "INSERT INTO audit_events (account_id, at, request_id, principal, event_name, \
+                 action, resource, decision, error_code, source_ip, detail) VALUES ",
             );
             for i in 0..batch.len() {
-                let p = i * 10;
-                let _ = write!(
-                    sql,
-                    "{}(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    if i == 0 { "" } else { ", " },
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6,
-                    p + 7,
-                    p + 8,
-                    p + 9,
-                    p + 10
-                );
+                sql.push_str(if i == 0 { "(" } else { ", (" });
+                for j in 1..=AUDIT_PARAMS {
+                    let sep = if j == 1 { "" } else { ", " };
+                    let _ = write!(sql, "{sep}${}", i * AUDIT_PARAMS + j);
+                }
+                sql.push(')');
             }
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for event in batch {
@@ -385,6 +382,7 @@ impl SystemStore for SqlStore {
                     .bind(micros(event.at))
                     .bind(event.request_id.clone())
                     .bind(event.principal.clone())
+                    .bind(event.event_name.clone())
                     .bind(event.action.clone())
                     .bind(event.resource.clone())
                     .bind(event.decision.as_str())
@@ -426,6 +424,22 @@ impl SystemStore for SqlStore {
             n += 1;
             let _ = write!(sql, " AND decision = ${n}");
         }
+        if query.start.is_some() {
+            n += 1;
+            let _ = write!(sql, " AND at >= ${n}");
+        }
+        if query.end.is_some() {
+            n += 1;
+            let _ = write!(sql, " AND at <= ${n}");
+        }
+        if query.event_name.is_some() {
+            n += 1;
+            let _ = write!(sql, " AND event_name = ${n}");
+        }
+        if query.principal.is_some() {
+            n += 1;
+            let _ = write!(sql, " AND principal = ${n}");
+        }
         let _ = write!(sql, " ORDER BY id {order} LIMIT ${}", n + 1);
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account.as_str().to_owned());
         if let Some(after) = query.after_id {
@@ -437,11 +451,41 @@ impl SystemStore for SqlStore {
         if let Some(decision) = query.decision {
             q = q.bind(decision.as_str());
         }
+        if let Some(start) = query.start {
+            q = q.bind(micros(start));
+        }
+        if let Some(end) = query.end {
+            q = q.bind(micros(end));
+        }
+        if let Some(name) = &query.event_name {
+            q = q.bind(name.clone());
+        }
+        if let Some(principal) = &query.principal {
+            q = q.bind(principal.clone());
+        }
         let rows = q
             .bind(i64::from(query.limit))
             .fetch_all(&self.pool)
             .await
             .map_err(|e| db_error("list audit events", &e))?;
         rows.iter().map(audit_from_row).collect()
+    }
+
+    async fn purge_audit_events(&self, before: Timestamp, limit: u32) -> Result<u64> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        // In bounded batches (by the time index), so pruning a large backlog never holds a
+        // long transaction or lock.
+        let done = sqlx::query(
+            "DELETE FROM audit_events WHERE id IN \
+             (SELECT id FROM audit_events WHERE at < $1 ORDER BY at LIMIT $2)",
+        )
+        .bind(micros(before))
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| db_error("purge audit events", &e))?;
+        Ok(done.rows_affected())
     }
 }

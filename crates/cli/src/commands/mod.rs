@@ -1,6 +1,7 @@
 //! One module per top-level command.
 
 pub mod api;
+pub mod audit;
 pub mod authorize;
 pub mod configure;
 pub mod login;
@@ -45,6 +46,7 @@ async fn run_remote(
         Command::Ram(args) => api::run(Api::Ram, args, globals, console).await,
         Command::Sts(args) => api::run(Api::Sts, args, globals, console).await,
         Command::Operator(args) => operator::run(args, &globals, console).await,
+        Command::Audit(args) => audit::run(args, &globals, console).await,
         Command::Authorize(args) => authorize::run(&args, &globals, console).await,
         Command::Login(args) => login::run(&args, &globals, console).await,
         Command::Policy(args) => policy::run(args, console),

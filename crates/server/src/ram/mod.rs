@@ -16,6 +16,10 @@
 //! 3. calls the store in the caller's own account;
 //! 4. maps every domain error through [`crate::authorizer::status`].
 //!
+//! Every mutation (access level `Write` in the table), allowed, denied or failed, is recorded
+//! in the audit trail ([`crate::audit::record`]) — once, where the `Ram` impl dispatches, so
+//! gRPC and the Alibaba HTTP API (which calls the same impl) record alike.
+//!
 //! Writes answer with the change-log revision they committed at, once this replica's change
 //! feed (wired in `serve`) has applied it to the caches: a caller's next call on this replica
 //! sees its write (other replicas follow within the feed's bound, or at once with
@@ -37,6 +41,8 @@ use tessera_proto::v1::ram_server::{Ram, RamServer};
 use tessera_store::{FeedWatcher, Revision};
 use tonic::{Request, Response, Status};
 
+use crate::audit::AuditSink;
+use crate::audit::record::{Noted, note};
 use crate::authorizer::{caller_policies, status};
 use crate::caller::authenticated;
 use crate::principals::PrincipalCache;
@@ -49,6 +55,7 @@ pub struct RamService {
     sealer: Sealer,
     /// This replica's change feed: a write answers once the feed has applied it here.
     feed: Option<FeedWatcher>,
+    audit: AuditSink,
 }
 
 /// How long a write waits for this replica's feed to apply it before answering anyway.
@@ -61,7 +68,15 @@ impl RamService {
             cache,
             sealer,
             feed: None,
+            audit: AuditSink::disabled(),
         }
+    }
+
+    /// Records mutations in `audit`.
+    #[must_use]
+    pub fn with_audit(mut self, audit: AuditSink) -> RamService {
+        self.audit = audit;
+        self
     }
 
     /// Follows `watcher` (the feed that invalidates this replica's caches): each write answers
@@ -111,6 +126,9 @@ impl RamService {
             tracing::error!(operation, "no row in the operation table");
             status(&Error::internal())
         })?;
+        if row.access == tessera_iam::Access::Write {
+            note(request, || Noted::operation(row, &auth.caller, target));
+        }
         let (own, session) = caller_policies(&self.cache, auth).await.map_err(err)?;
         let empty = PolicySet::empty();
         let identity = own.as_ref().map_or(&empty, |c| &c.identity);
@@ -242,9 +260,12 @@ macro_rules! delegate {
             $(
                 async fn $method(
                     &self,
-                    request: Request<pb::$req>,
+                    mut request: Request<pb::$req>,
                 ) -> Result<Response<pb::$resp>, Status> {
-                    let response = $module::$method(self, request).await?;
+                    let audited = self.audit.begin(&mut request);
+                    let result = $module::$method(self, request).await;
+                    self.audit.finish(audited, &result);
+                    let response = result?;
                     self.settle(response.get_ref().revision()).await;
                     Ok(response)
                 }

@@ -16,6 +16,11 @@
 //! | `tessera_store_duration_seconds` | histogram | `operation` (the loads behind the caches, the scrape's head read) |
 //! | `tessera_change_feed_lag_revisions` | gauge | (committed head − revision the caches have applied, at scrape time) |
 //! | `tessera_change_feed_batch_seconds` | histogram | (time to apply one batch of changes to the caches) |
+//! | `tessera_store_reachable` | gauge | (1 while the change feed's reads of the database succeed, 0 from a failed read until one succeeds) |
+//! | `tessera_authorize_degraded_total` | counter | (Authorize/BatchAuthorize answers served from the caches while the database was unreachable) |
+//! | `tessera_audit_events_written_total` | counter | (audit events stored) |
+//! | `tessera_audit_dropped_total` | counter | `reason` (`full`: the buffer was full; `store`: the store refused them past the retry time; `closed`: recorded during shutdown) |
+//! | `tessera_audit_buffered_events` | gauge | (audit events waiting for the writer, at scrape time) |
 //!
 //! A cache's hit ratio is `rate(…{result="hit"}) / rate(tessera_cache_requests_total)`.
 //! Labels are bounded: methods are the served ones (anything else is `unknown`), codes come
@@ -32,6 +37,7 @@ use metrics::{
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tessera_store::{FeedWatcher, SqlStore};
 
+use crate::audit::AuditSink;
 use crate::auth::Authenticator;
 use crate::principals::PrincipalCache;
 
@@ -49,6 +55,11 @@ pub const CACHE_ENTRIES: &str = "tessera_cache_entries";
 pub const STORE_DURATION: &str = "tessera_store_duration_seconds";
 pub const FEED_LAG: &str = "tessera_change_feed_lag_revisions";
 pub const FEED_BATCH: &str = "tessera_change_feed_batch_seconds";
+pub const STORE_REACHABLE: &str = "tessera_store_reachable";
+pub const AUTHORIZE_DEGRADED: &str = "tessera_authorize_degraded_total";
+pub const AUDIT_WRITTEN: &str = "tessera_audit_events_written_total";
+pub const AUDIT_DROPPED: &str = "tessera_audit_dropped_total";
+pub const AUDIT_BUFFERED: &str = "tessera_audit_buffered_events";
 
 /// Histogram buckets in seconds: 50 µs (a cached decision) to 10 s (the default timeout).
 const BUCKETS: &[f64] = &[
@@ -121,6 +132,17 @@ fn describe() {
         Unit::Seconds,
         "Time to apply one change-feed batch."
     );
+    describe_gauge!(
+        STORE_REACHABLE,
+        "1 while this replica's reads of the database succeed, else 0."
+    );
+    describe_counter!(
+        AUTHORIZE_DEGRADED,
+        "Authorize answers served from the caches while the database was unreachable."
+    );
+    describe_counter!(AUDIT_WRITTEN, "Audit events stored.");
+    describe_counter!(AUDIT_DROPPED, "Audit events dropped, by reason.");
+    describe_gauge!(AUDIT_BUFFERED, "Audit events waiting to be stored.");
 }
 
 /// One finished RPC.
@@ -199,6 +221,26 @@ pub fn feed_batch(elapsed: Duration) {
     histogram!(FEED_BATCH).record(elapsed.as_secs_f64());
 }
 
+/// One Authorize/BatchAuthorize answer served while the database was unreachable.
+pub(crate) fn authorize_degraded() {
+    counter!(AUTHORIZE_DEGRADED).increment(1);
+}
+
+/// `n` audit events stored.
+pub(crate) fn audit_written(n: usize) {
+    counter!(AUDIT_WRITTEN).increment(n as u64);
+}
+
+/// One audit event dropped (`full`, `closed`).
+pub(crate) fn audit_dropped(reason: &'static str) {
+    counter!(AUDIT_DROPPED, "reason" => reason).increment(1);
+}
+
+/// `n` audit events dropped (`store`).
+pub(crate) fn audit_dropped_many(reason: &'static str, n: usize) {
+    counter!(AUDIT_DROPPED, "reason" => reason).increment(n as u64);
+}
+
 /// The gRPC code as Prometheus label (the canonical upper-case names).
 pub fn code_name(code: tonic::Code) -> &'static str {
     use tonic::Code;
@@ -229,6 +271,7 @@ struct Probes {
     authenticator: Arc<Authenticator>,
     store: SqlStore,
     feed: FeedWatcher,
+    audit: AuditSink,
 }
 
 /// The `/metrics` endpoint of one server.
@@ -251,6 +294,7 @@ impl Endpoint {
         authenticator: Arc<Authenticator>,
         store: SqlStore,
         feed: FeedWatcher,
+        audit: AuditSink,
     ) -> Option<Endpoint> {
         Some(Endpoint {
             handle: install()?,
@@ -259,6 +303,7 @@ impl Endpoint {
                 authenticator,
                 store,
                 feed,
+                audit,
             }),
         })
     }
@@ -282,6 +327,13 @@ impl Endpoint {
             }
             Err(error) => tracing::debug!(%error, "metrics: cannot read the head revision"),
         }
+        let reachable = if probes.feed.store_reachable() {
+            1.0
+        } else {
+            0.0
+        };
+        gauge!(STORE_REACHABLE).set(reachable);
+        gauge!(AUDIT_BUFFERED).set(probes.audit.buffered() as f64);
         self.handle.run_upkeep();
         self.handle.render()
     }

@@ -202,7 +202,7 @@ pub fn decision_name(decision: tessera_policy::Decision) -> &'static str {
     }
 }
 
-fn proto_decision_name(decision: i32) -> &'static str {
+pub(crate) fn proto_decision_name(decision: i32) -> &'static str {
     use tessera_proto::v1::Decision;
     match Decision::try_from(decision) {
         Ok(Decision::Allow) => "Allow",

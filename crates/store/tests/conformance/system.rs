@@ -17,7 +17,9 @@ conformance!(
     changes_since_never_splits_a_revision,
     audit_events_order_and_paging,
     audit_event_filters,
-    audit_events_are_per_account
+    audit_events_are_per_account,
+    audit_lookup_filters,
+    audit_events_are_purged_by_age
 );
 
 fn signing_key(kid: &str) -> NewSigningKey {
@@ -361,6 +363,7 @@ fn event(a: &AccountId, i: i64, action: &str, decision: AuditDecision) -> AuditE
         at: ts(1_800_000_000 + i),
         request_id: format!("req-{i}"),
         principal: format!("acs:ram::{a}:user/alice"),
+        event_name: action.split_once(':').map_or(action, |(_, n)| n).into(),
         action: action.into(),
         resource: format!("acs:ram:*:{a}:user/u{i}"),
         decision,
@@ -561,4 +564,184 @@ async fn audit_events_are_per_account(store: &SqlStore) {
         .await
         .unwrap();
     assert!(after_b.iter().all(|(_, e)| e.account == a));
+}
+
+/// The filters of LookupEvents: time range (inclusive), exact event name, exact principal,
+/// combined with each other and with paging in both orders.
+async fn audit_lookup_filters(store: &SqlStore) {
+    let a = account(store).await;
+    let b = account(store).await;
+    let bob = format!("acs:ram::{a}:user/bob");
+    let mut events: Vec<_> = (0..10)
+        .map(|i| {
+            let action = if i % 2 == 0 {
+                "ram:CreateUser"
+            } else {
+                "ram:DeleteUser"
+            };
+            let mut e = event(&a, i, action, AuditDecision::Allow);
+            if i >= 5 {
+                e.principal = bob.clone();
+            }
+            e
+        })
+        .collect();
+    // An Authorize decision: named Authorize, about another action.
+    let mut asked = event(&a, 10, "oss:GetObject", AuditDecision::Deny);
+    asked.event_name = "Authorize".into();
+    events.push(asked);
+    // Another account's events match the same filters but never show.
+    let mut other = event(&b, 3, "ram:CreateUser", AuditDecision::Allow);
+    other.principal = bob.clone();
+    events.push(other);
+    store.append_audit_events(&events).await.unwrap();
+    let ids = |query: AuditQuery| {
+        let store = store.clone();
+        let a = a.clone();
+        async move {
+            store
+                .list_audit_events(&a, &query)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(id, e)| (id, e.request_id))
+                .collect::<Vec<_>>()
+        }
+    };
+    let names = |found: Vec<(i64, String)>| found.into_iter().map(|(_, r)| r).collect::<Vec<_>>();
+
+    let range = AuditQuery {
+        start: Some(ts(1_800_000_002)),
+        end: Some(ts(1_800_000_004)),
+        ..Default::default()
+    };
+    assert_eq!(names(ids(range.clone()).await), ["req-2", "req-3", "req-4"]);
+    let from = AuditQuery {
+        start: Some(ts(1_800_000_009)),
+        ..Default::default()
+    };
+    assert_eq!(names(ids(from).await), ["req-9", "req-10"]);
+    let until = AuditQuery {
+        end: Some(ts(1_800_000_000)),
+        ..Default::default()
+    };
+    assert_eq!(names(ids(until).await), ["req-0"]);
+    let empty = AuditQuery {
+        start: Some(ts(1_800_000_005)),
+        end: Some(ts(1_800_000_004)),
+        ..Default::default()
+    };
+    assert!(ids(empty).await.is_empty());
+
+    let named = |name: &str| AuditQuery {
+        event_name: Some(name.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        names(ids(named("DeleteUser")).await),
+        ["req-1", "req-3", "req-5", "req-7", "req-9"]
+    );
+    assert_eq!(names(ids(named("Authorize")).await), ["req-10"]);
+    // Exact: no prefix, no case folding, no wildcard.
+    assert!(ids(named("Delete")).await.is_empty());
+    assert!(ids(named("deleteuser")).await.is_empty());
+    assert!(ids(named("%")).await.is_empty());
+
+    let by = |arn: &str| AuditQuery {
+        principal: Some(arn.into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        names(ids(by(&bob)).await),
+        ["req-5", "req-6", "req-7", "req-8", "req-9"]
+    );
+    assert!(ids(by(&format!("acs:ram::{a}:user/BOB"))).await.is_empty());
+
+    // Everything at once, newest first, one event per page.
+    let all = AuditQuery {
+        start: Some(ts(1_800_000_001)),
+        end: Some(ts(1_800_000_009)),
+        event_name: Some("DeleteUser".into()),
+        principal: Some(bob.clone()),
+        order: AuditOrder::NewestFirst,
+        limit: 1,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = ids(AuditQuery {
+            after_id: after,
+            ..all.clone()
+        })
+        .await;
+        let Some((id, request)) = page.into_iter().next() else {
+            break;
+        };
+        after = Some(id);
+        seen.push(request);
+    }
+    assert_eq!(seen, ["req-9", "req-7", "req-5"]);
+}
+
+async fn audit_events_are_purged_by_age(store: &SqlStore) {
+    let a = account(store).await;
+    let b = account(store).await;
+    let mut events: Vec<_> = (0..7)
+        .map(|i| event(&a, i, "ram:CreateUser", AuditDecision::Allow))
+        .collect();
+    events.push(event(&b, 1, "ram:CreateUser", AuditDecision::Allow));
+    store.append_audit_events(&events).await.unwrap();
+    assert_eq!(
+        store
+            .purge_audit_events(ts(1_800_000_003), 0)
+            .await
+            .unwrap(),
+        0
+    );
+    // Bounded batches, oldest first, across accounts: req-0 and both req-1.
+    assert_eq!(
+        store
+            .purge_audit_events(ts(1_800_000_002), 2)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .purge_audit_events(ts(1_800_000_002), 2)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .purge_audit_events(ts(1_800_000_002), 2)
+            .await
+            .unwrap(),
+        0
+    );
+    // Strictly before: the event at the cut-off stays.
+    assert_eq!(
+        store
+            .purge_audit_events(ts(1_800_000_003), 100)
+            .await
+            .unwrap(),
+        1
+    );
+    let left: Vec<_> = store
+        .list_audit_events(&a, &AuditQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e.request_id)
+        .collect();
+    assert_eq!(left, ["req-3", "req-4", "req-5", "req-6"]);
+    assert!(
+        store
+            .list_audit_events(&b, &AuditQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
