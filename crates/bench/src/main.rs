@@ -50,8 +50,12 @@ struct Args {
         hide_env_values = true
     )]
     access_key_secret: Option<String>,
+    /// A server like `--endpoint`, on the same database, with `principal_cache_capacity = 0`
+    /// (for `authorize-cold`; `--spawn` starts one itself).
+    #[arg(long, conflicts_with = "spawn")]
+    cold_endpoint: Option<String>,
     /// Comma-separated scenarios: health, authorize, authorize-signed, authorize-arn,
-    /// batch-authorize, assume-role, admin-write.
+    /// authorize-cold, batch-authorize, assume-role, admin-write.
     #[arg(long, value_delimiter = ',', default_value = "health,authorize")]
     scenario: Vec<String>,
     /// Seconds per scenario per round.
@@ -63,9 +67,10 @@ struct Args {
     /// HTTP/2 connections.
     #[arg(long, default_value_t = 2)]
     connections: usize,
-    /// Calls in flight per connection.
-    #[arg(long, default_value_t = 16)]
-    in_flight: usize,
+    /// Calls in flight per connection; a comma-separated list runs every scenario at each
+    /// level in turn (a latency-against-load sweep; each JSON line says its `in_flight`).
+    #[arg(long, value_delimiter = ',', default_value = "16")]
+    in_flight: Vec<usize>,
     /// Tenant accounts to seed.
     #[arg(long, default_value_t = 10)]
     accounts: usize,
@@ -93,7 +98,9 @@ struct Spawned {
     operator: Key,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    /// The data directory (removed when the first server, which owns it, is dropped).
+    data: std::path::PathBuf,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Spawned {
@@ -107,15 +114,26 @@ impl Drop for Spawned {
     }
 }
 
-fn spawn_server(args: &Args) -> anyhow::Result<Spawned> {
-    let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
+/// Starts a server in this process: on a new temporary data directory, or with `beside` on the
+/// data directory (and database) of that one, caching no principals (for `authorize-cold`).
+fn spawn_server(args: &Args, beside: Option<&Spawned>) -> anyhow::Result<Spawned> {
+    let (dir, data) = match beside {
+        Some(first) => (None, first.data.clone()),
+        None => {
+            let dir = tempfile::tempdir()?;
+            let data = dir.path().join("data");
+            (Some(dir), data)
+        }
+    };
     let mut config = tessera_server::Config {
         data_dir: data.clone(),
         database_url: args.database_url.clone(),
         database_max_connections: 16,
         ..tessera_server::Config::default()
     };
+    if beside.is_some() {
+        config.principal_cache_capacity = 0;
+    }
     // The bench measures capacity, not the per-account limiter (AssumeRole: 100/s by default).
     config.limits.rate_limits.clear();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -165,12 +183,13 @@ fn spawn_server(args: &Args) -> anyhow::Result<Spawned> {
         operator,
         stop: Some(stop),
         thread: Some(thread),
+        data,
         _dir: dir,
     })
 }
 
 /// One scenario's reported round and every round's rps.
-fn report(name: &str, mut rounds: Vec<load::Outcome>) -> serde_json::Value {
+fn report(name: &str, in_flight: usize, mut rounds: Vec<load::Outcome>) -> serde_json::Value {
     rounds.sort_by(|a, b| a.rps().total_cmp(&b.rps()));
     let all: Vec<f64> = rounds
         .iter()
@@ -186,6 +205,7 @@ fn report(name: &str, mut rounds: Vec<load::Outcome>) -> serde_json::Value {
         "errors": median.errors,
         "duration_s": (median.elapsed.as_secs_f64() * 100.0).round() / 100.0,
         "rounds": all,
+        "in_flight": in_flight,
     });
     if name == "batch-authorize" {
         out["decisions_per_s"] = serde_json::json!(median.decisions_per_s().round());
@@ -196,7 +216,12 @@ fn report(name: &str, mut rounds: Vec<load::Outcome>) -> serde_json::Value {
     out
 }
 
-async fn bench(args: Args, endpoint: String, operator: Key) -> anyhow::Result<()> {
+async fn bench(
+    args: Args,
+    endpoint: String,
+    cold_endpoint: Option<String>,
+    operator: Key,
+) -> anyhow::Result<()> {
     for name in &args.scenario {
         anyhow::ensure!(
             scenarios::NAMES.contains(&name.as_str()),
@@ -204,12 +229,7 @@ async fn bench(args: Args, endpoint: String, operator: Key) -> anyhow::Result<()
             scenarios::NAMES.join(", ")
         );
     }
-    let authority = endpoint
-        .split("://")
-        .nth(1)
-        .unwrap_or(&endpoint)
-        .trim_end_matches('/')
-        .to_owned();
+    let authority = authority_of(&endpoint);
     let seeding = load::connect(&endpoint, 1).await?;
     let target = Target {
         channel: seeding[0].clone(),
@@ -239,49 +259,91 @@ async fn bench(args: Args, endpoint: String, operator: Key) -> anyhow::Result<()
             ))
         })
         .collect::<anyhow::Result<_>>()?;
-    let channels = load::connect(&endpoint, args.connections.max(1)).await?;
+    let connections = args.connections.max(1);
+    let channels = load::connect(&endpoint, connections).await?;
+    let cold = if args.scenario.iter().any(|s| s == scenarios::AUTHORIZE_COLD) {
+        let endpoint = cold_endpoint.context(
+            "authorize-cold needs --cold-endpoint (a server with principal_cache_capacity = 0 \
+             on the same database) or --spawn",
+        )?;
+        Some((
+            load::connect(&endpoint, connections).await?,
+            authority_of(&endpoint),
+        ))
+    } else {
+        None
+    };
     let duration = Duration::from_secs_f64(args.duration.max(0.1));
-    let mut outcomes: Vec<Vec<load::Outcome>> = vec![Vec::new(); prepared.len()];
-    for round in 0..args.rounds.max(1) {
-        for (i, (name, scenario)) in prepared.iter().enumerate() {
-            let scenario = std::sync::Arc::clone(scenario);
-            let authority = authority.clone();
-            let run = rand::random::<u32>();
-            let outcome = load::drive(
-                &channels,
-                args.in_flight,
-                duration,
-                move |channel, worker, sequence| {
-                    let scenario = std::sync::Arc::clone(&scenario);
-                    let authority = authority.clone();
-                    async move {
-                        scenarios::call(&scenario, channel, &authority, run, worker, sequence).await
+    for &in_flight in &args.in_flight {
+        let mut outcomes: Vec<Vec<load::Outcome>> = vec![Vec::new(); prepared.len()];
+        for round in 0..args.rounds.max(1) {
+            for (i, (name, scenario)) in prepared.iter().enumerate() {
+                let scenario = std::sync::Arc::clone(scenario);
+                let (channels, authority) = match &cold {
+                    Some((channels, authority)) if name == scenarios::AUTHORIZE_COLD => {
+                        (channels, authority.clone())
                     }
-                },
-            )
-            .await?;
-            eprintln!(
-                "tessera-bench: round {} {name}: {:.0} rps, p99 {} µs, {} errors",
-                round + 1,
-                outcome.rps(),
-                outcome.percentile_us(0.99),
-                outcome.errors
-            );
-            outcomes[i].push(outcome);
+                    _ => (&channels, authority.clone()),
+                };
+                let run = rand::random::<u32>();
+                let outcome = load::drive(
+                    channels,
+                    in_flight,
+                    duration,
+                    move |channel, worker, sequence| {
+                        let scenario = std::sync::Arc::clone(&scenario);
+                        let authority = authority.clone();
+                        async move {
+                            scenarios::call(&scenario, channel, &authority, run, worker, sequence)
+                                .await
+                        }
+                    },
+                )
+                .await?;
+                eprintln!(
+                    "tessera-bench: in flight {in_flight}, round {} {name}: {:.0} rps, p99 {} µs, {} errors",
+                    round + 1,
+                    outcome.rps(),
+                    outcome.percentile_us(0.99),
+                    outcome.errors
+                );
+                outcomes[i].push(outcome);
+            }
+        }
+        for ((name, _), rounds) in prepared.iter().zip(outcomes) {
+            println!("{}", report(name, in_flight, rounds));
         }
     }
-    for ((name, _), rounds) in prepared.iter().zip(outcomes) {
-        println!("{}", report(name, rounds));
-    }
     Ok(())
+}
+
+/// `host:port` of an endpoint URL (what the channel sends as `:authority`).
+fn authority_of(endpoint: &str) -> String {
+    endpoint
+        .split("://")
+        .nth(1)
+        .unwrap_or(endpoint)
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let spawned = if args.spawn {
-        Some(spawn_server(&args)?)
+        Some(spawn_server(&args, None)?)
     } else {
         None
+    };
+    // The uncached server for authorize-cold, on the first one's database.
+    let spawned_cold = match &spawned {
+        Some(first) if args.scenario.iter().any(|s| s == scenarios::AUTHORIZE_COLD) => {
+            Some(spawn_server(&args, Some(first))?)
+        }
+        _ => None,
+    };
+    let cold_endpoint = match &spawned_cold {
+        Some(cold) => Some(format!("http://{}", cold.addr)),
+        None => args.cold_endpoint.clone(),
     };
     let (endpoint, operator) = match &spawned {
         Some(s) => (format!("http://{}", s.addr), s.operator.clone()),
@@ -312,7 +374,8 @@ fn main() -> anyhow::Result<()> {
         .thread_name("bench-client")
         .enable_all()
         .build()?;
-    let result = runtime.block_on(bench(args, endpoint, operator));
+    let result = runtime.block_on(bench(args, endpoint, cold_endpoint, operator));
+    drop(spawned_cold);
     drop(spawned);
     result
 }

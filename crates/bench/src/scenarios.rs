@@ -6,6 +6,7 @@
 //! | `authorize` | the service (bearer token) asks `Authorize` about a tenant session's security token (cached principal, cached session) |
 //! | `authorize-signed` | the same, the service signing each call with its access key (ACS3) |
 //! | `authorize-arn` | the same with the subject named by principal ARN (a tenant user) |
+//! | `authorize-cold` | `authorize` against a server that caches no principals (`principal_cache_capacity = 0`): every call loads the role's policies from the store and compiles them |
 //! | `batch-authorize` | `BatchAuthorize` of 100 items about a session token; reports decisions/s |
 //! | `assume-role` | a tenant user (signed) assumes role `app` |
 //! | `admin-write` | a tenant root (signed) alternates `CreateUser` and `AttachPolicy` on the new user |
@@ -24,12 +25,15 @@ pub const NAMES: &[&str] = &[
     "authorize",
     "authorize-signed",
     "authorize-arn",
+    "authorize-cold",
     "batch-authorize",
     "assume-role",
     "admin-write",
 ];
 
 pub const AUTHORIZE: &str = "/tessera.v1.Authorizer/Authorize";
+/// The scenario that runs against the uncached server.
+pub const AUTHORIZE_COLD: &str = "authorize-cold";
 pub const BATCH_AUTHORIZE: &str = "/tessera.v1.Authorizer/BatchAuthorize";
 pub const BATCH_ITEMS: usize = 100;
 
@@ -89,7 +93,7 @@ pub fn prepare(name: &str, seeded: &Seeded) -> anyhow::Result<Prepared> {
     };
     let prepared = match name {
         "health" => Prepared::Health,
-        "authorize" | "authorize-signed" => Prepared::Unary {
+        "authorize" | "authorize-signed" | AUTHORIZE_COLD => Prepared::Unary {
             path: AUTHORIZE,
             requests: Arc::new(authorize(&mut sessions.clone())),
             auth: Arc::new(vec![if name == "authorize" {
@@ -112,7 +116,8 @@ pub fn prepare(name: &str, seeded: &Seeded) -> anyhow::Result<Prepared> {
                                     "acs:ram::{}:user/{user}",
                                     t.account_id
                                 ))),
-                                ..Default::default()
+                                source_ip: "10.0.0.1".into(),
+                                secure_transport: true,
                             }),
                             item: Some(item(&t.account_id, "reports/2026.csv")),
                             min_revision: 0,

@@ -32,8 +32,11 @@ pub const CREATE_ACCESS_KEY: &str = "/tessera.v1.Ram/CreateAccessKey";
 pub const ASSUME_ROLE: &str = "/tessera.v1.Sts/AssumeRole";
 pub const GET_CALLER_IDENTITY: &str = "/tessera.v1.Sts/GetCallerIdentity";
 
+/// The tenants' policy: an allow with a typical network condition (the subjects' source
+/// address is 10.0.0.1) and a deny carving out a prefix.
 const READER: &str = r#"{"Version":"1","Statement":[
-  {"Effect":"Allow","Action":"oss:GetObject","Resource":"acs:oss:*:*:bucket/*"},
+  {"Effect":"Allow","Action":"oss:GetObject","Resource":"acs:oss:*:*:bucket/*",
+   "Condition":{"IpAddress":{"acs:SourceIp":["10.0.0.0/8","192.168.0.0/16"]}}},
   {"Effect":"Deny","Action":"oss:GetObject","Resource":"acs:oss:*:*:bucket/private/*"}]}"#;
 
 /// How long the seeded sessions last: longer than any bench run.

@@ -726,9 +726,7 @@ impl AuthorizerService {
         let permissions = Permissions::new(identity, session.as_deref());
         let mut context = Context::new();
         auth.caller
-            .fill_context_where(&auth.facts(), &mut context, |key| {
-                permissions.uses_key(key)
-            });
+            .fill_context_where(&auth.facts(), &mut context, |key| permissions.uses_key(key));
         let resource = named.arn();
         let request = Request::new(row.action, &resource, &context);
         match tessera_iam::authorize(&auth.caller, &permissions, &request).require() {

@@ -21,6 +21,7 @@
 //! | `log_filter` | `TESSERA_LOG_FILTER` | `info` (a `tracing` filter; `RUST_LOG` wins when set) |
 //! | `otlp_traces` | `TESSERA_OTLP_TRACES` | `auto`: export spans over OTLP/gRPC when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) is set; `on`, `off` |
 //! | `metrics` | `TESSERA_METRICS` | `true`: Prometheus text at `GET /metrics` on the service port |
+//! | `principal_cache_capacity` | `TESSERA_PRINCIPAL_CACHE_CAPACITY` | 100000 (compiled principals kept in memory; 0: none, every decision loads from the store — for measuring cold decisions) |
 //! | `[audit]` (table) | `TESSERA_AUDIT` (`{sample_allowed=0.01}`) | see [`Audit`]: `enabled = true`, `buffer_capacity = 10000`, `sample_allowed = 0.0`, `retention_days = 90` |
 //!
 //! Unknown keys (in the file) are rejected, and so are unknown operations in `rate_limits`.
@@ -67,6 +68,7 @@ const ENV_KEYS: &[&str] = &[
     "log_filter",
     "otlp_traces",
     "metrics",
+    "principal_cache_capacity",
     "audit",
 ];
 
@@ -107,6 +109,9 @@ pub struct Config {
     pub telemetry: Telemetry,
     /// The audit trail ([`crate::audit`]).
     pub audit: Audit,
+    /// Compiled principals kept in memory ([`crate::principals::PrincipalCache`]); 0 keeps
+    /// none.
+    pub principal_cache_capacity: u64,
 }
 
 /// The audit trail (`[audit]`, [`crate::audit`]).
@@ -240,6 +245,7 @@ impl Default for Config {
             limits: Limits::default(),
             telemetry: Telemetry::default(),
             audit: Audit::default(),
+            principal_cache_capacity: crate::principals::DEFAULT_CAPACITY,
         }
     }
 }
@@ -265,6 +271,7 @@ impl fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("telemetry", &self.telemetry)
             .field("audit", &self.audit)
+            .field("principal_cache_capacity", &self.principal_cache_capacity)
             .finish()
     }
 }
@@ -408,6 +415,7 @@ struct Raw {
     log_filter: String,
     otlp_traces: OtlpTraces,
     metrics: bool,
+    principal_cache_capacity: u64,
     #[serde(default)]
     audit: Audit,
 }
@@ -434,6 +442,7 @@ impl Raw {
             log_filter: d.telemetry.log_filter,
             otlp_traces: d.telemetry.otlp_traces,
             metrics: d.telemetry.metrics,
+            principal_cache_capacity: d.principal_cache_capacity,
             audit: d.audit,
         }
     }
@@ -556,6 +565,7 @@ impl Config {
             tls,
             limits,
             telemetry,
+            principal_cache_capacity: raw.principal_cache_capacity,
             audit: raw.audit,
         })
     }
@@ -592,6 +602,7 @@ impl Config {
             log_filter: self.telemetry.log_filter.clone(),
             otlp_traces: self.telemetry.otlp_traces,
             metrics: self.telemetry.metrics,
+            principal_cache_capacity: self.principal_cache_capacity,
             audit: self.audit.clone(),
         };
         toml::to_string(&raw).map_err(|e| ConfigError::Invalid(format!("cannot print: {e}")))
@@ -827,6 +838,19 @@ mod tests {
         assert_eq!(c.listen, "0.0.0.0:7733".parse().unwrap());
         assert_eq!(c.limits, Limits::default());
         assert_eq!(c.telemetry, Telemetry::default());
+    }
+
+    #[test]
+    fn the_principal_cache_capacity() {
+        let c = layered("", &Overrides::default()).unwrap();
+        assert_eq!(
+            c.principal_cache_capacity,
+            crate::principals::DEFAULT_CAPACITY
+        );
+        let c = layered("principal_cache_capacity = 0\n", &Overrides::default()).unwrap();
+        assert_eq!(c.principal_cache_capacity, 0);
+        let again = layered(&c.redacted_toml().unwrap(), &Overrides::default()).unwrap();
+        assert_eq!(again.principal_cache_capacity, 0);
     }
 
     #[test]

@@ -105,7 +105,8 @@ async fn serve(
     // Caches follow the change log: principals, access keys and signing keys are evicted as
     // soon as this replica's feed delivers the change (the feed wakes on this replica's own
     // commits at once, on other replicas' via LISTEN/NOTIFY or polling).
-    let cache = principals::PrincipalCache::new(boot.store.clone(), principals::DEFAULT_CAPACITY);
+    let cache =
+        principals::PrincipalCache::new(boot.store.clone(), config.principal_cache_capacity);
     let signing_keys = Arc::new(signing::SigningKeys::new(
         boot.store.clone(),
         boot.sealer.clone(),

@@ -927,6 +927,48 @@ both!(
     min_revision_postgres
 );
 
+/// A cache of capacity 0 keeps nothing: with no feed at all, every decision sees the store as
+/// it is now (what `principal_cache_capacity = 0` and tessera-bench's `authorize-cold` use).
+async fn uncached_scenario(store: &SqlStore) {
+    let w = world(store).await;
+    let cache = PrincipalCache::new(store.clone(), 0);
+    let svc = AuthorizerService::new(cache.clone(), authenticator(store));
+    let bob = user_caller(store, &w.a, "bob").await;
+    let ask_bob = pb::AuthorizeRequest {
+        subject: Some(by_arn(&w.arn("user/bob"))),
+        item: Some(item("oss:GetObject", "*")),
+        min_revision: 0,
+        explain: false,
+    };
+    for round in 0..4 {
+        let expected = if round % 2 == 0 {
+            pb::Decision::ImplicitDeny
+        } else {
+            pb::Decision::Allow
+        };
+        let got = svc
+            .authorize(request(ask_bob.clone(), &bob))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(decision(got.result.as_ref().unwrap()), expected, "{round}");
+        if round % 2 == 0 {
+            store
+                .attach_policy(&w.a, Target::User("bob"), PolicyType::Custom, "AllowOss")
+                .await
+                .unwrap();
+        } else {
+            store
+                .detach_policy(&w.a, Target::User("bob"), PolicyType::Custom, "AllowOss")
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(cache.settled_entry_count().await, 0);
+}
+
+both!(uncached_scenario, uncached_sqlite, uncached_postgres);
+
 /// Without a feed, `min_revision` newer than the cached set reloads it.
 #[tokio::test]
 async fn min_revision_without_a_feed_reloads() {

@@ -26,19 +26,10 @@ pub struct RequestId(http::HeaderValue);
 impl RequestId {
     /// A new random id: a version-4 UUID in upper case.
     pub fn generate() -> RequestId {
-        let mut bytes: [u8; 16] = rand::random();
-        bytes[6] = (bytes[6] & 0x0f) | 0x40;
-        bytes[8] = (bytes[8] & 0x3f) | 0x80;
-        let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
-        let text = format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        );
-        RequestId(http::HeaderValue::from_str(&text).unwrap_or(http::HeaderValue::from_static("-")))
+        let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut buffer = uuid::Uuid::encode_buffer();
+        let text = uuid.hyphenated().encode_upper(&mut buffer);
+        RequestId(http::HeaderValue::from_str(text).unwrap_or(http::HeaderValue::from_static("-")))
     }
 
     /// A caller's id, if it is acceptable: 1 to [`MAX_LEN`] characters of `[A-Za-z0-9._:/+=-]`

@@ -179,8 +179,8 @@ pub(crate) fn rate_limited(operation: String) {
 }
 
 /// One `Authorize`/`BatchAuthorize` decision (`Allow`, `ExplicitDeny`, `ImplicitDeny`).
-pub(crate) fn decision(outcome: &'static str) {
-    counter!(DECISIONS, "decision" => outcome).increment(1);
+pub(crate) fn decisions(outcome: &'static str, count: u64) {
+    counter!(DECISIONS, "decision" => outcome).increment(count);
 }
 
 /// One security token issued (`AssumeRole`, `SignIn`).
