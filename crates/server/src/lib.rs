@@ -137,8 +137,9 @@ async fn serve(
         authorizer.platform_grants().clone(),
         signing_keys,
     ));
-    let ram_service =
-        ram::RamService::new(cache.clone(), boot.sealer.clone()).with_feed(watcher.clone());
+    let ram_service = ram::RamService::new(cache.clone(), boot.sealer.clone())
+        .with_feed(watcher.clone())
+        .with_http_issuers(config.oidc.allow_http_issuers);
     let ram = tower::Layer::layer(&authenticated, ram_service.clone().into_server());
     let operator = tower::Layer::layer(
         &authenticated,

@@ -356,6 +356,7 @@ impl pb::sts_server::Sts for StsService {
             source_identity: given(&req.source_identity),
             policy: given(&req.policy),
             policy_limits: Limits::default(),
+            federated_claims: &[],
         };
         let grant =
             tessera_iam::assume_role(&auth.caller, &permissions, &role_facts, &params, &facts)
@@ -392,6 +393,14 @@ impl pb::sts_server::Sts for StsService {
             }),
             source_identity: grant.source_identity.unwrap_or_default(),
         }))
+    }
+
+    async fn assume_role_with_oidc(
+        &self,
+        _request: Request<pb::AssumeRoleWithOidcRequest>,
+    ) -> Result<Response<pb::AssumeRoleWithOidcResponse>, Status> {
+        // Lands with the token verification (next commit).
+        Err(Status::unimplemented("AssumeRoleWithOIDC"))
     }
 
     async fn get_caller_identity(

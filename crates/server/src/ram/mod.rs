@@ -1,8 +1,9 @@
 //! The `tessera.v1.Ram` service: RAM's management API over gRPC.
 //!
 //! One module per family of operations (users, groups, roles, policies, access keys, console
-//! credentials, the account); each RPC is the function of the same name there, taking the
-//! service and the request, and the `Ram` impl at the bottom only hands requests to them.
+//! credentials, OIDC identity providers, the account); each RPC is the function of the same
+//! name there, taking the service and the request, and the `Ram` impl at the bottom only hands
+//! requests to them.
 //!
 //! Each call:
 //! 1. takes the authenticated caller ([`crate::caller::authenticated`]); a caller without an
@@ -25,6 +26,7 @@ mod access_keys;
 mod account;
 mod console;
 mod groups;
+mod oidc_providers;
 mod policies;
 mod roles;
 mod users;
@@ -49,6 +51,8 @@ pub struct RamService {
     sealer: Sealer,
     /// This replica's change feed: a write answers once the feed has applied it here.
     feed: Option<FeedWatcher>,
+    /// Whether OIDC providers may have `http://` issuers (tests only).
+    allow_http_issuers: bool,
 }
 
 /// How long a write waits for this replica's feed to apply it before answering anyway.
@@ -61,7 +65,16 @@ impl RamService {
             cache,
             sealer,
             feed: None,
+            allow_http_issuers: false,
         }
+    }
+
+    /// Lets OIDC providers have plain `http://` issuer URLs (the `oidc_allow_http_issuers`
+    /// setting, for tests; production issuers must be `https://`).
+    #[must_use]
+    pub fn with_http_issuers(mut self, allow: bool) -> RamService {
+        self.allow_http_issuers = allow;
+        self
     }
 
     /// Follows `watcher` (the feed that invalidates this replica's caches): each write answers
@@ -228,11 +241,12 @@ macro_rules! revisioned {
 revisioned! {
     writes: UserResponse, GroupResponse, RoleResponse, PolicyResponse, PolicyVersionResponse,
         CreateAccessKeyResponse, AccessKeyResponse, LoginProfileResponse,
-        CreateVirtualMfaDeviceResponse, VirtualMfaDeviceResponse, WriteResult;
+        CreateVirtualMfaDeviceResponse, VirtualMfaDeviceResponse, WriteResult,
+        OidcProviderResponse;
     reads: AccessKeyLastUsedResponse, GetAccountSummaryResponse, ListAccessKeysResponse,
         ListAttachedPoliciesResponse, ListEntitiesForPolicyResponse, ListGroupsResponse,
         ListPoliciesResponse, ListPolicyVersionsResponse, ListRolesResponse, ListUsersResponse,
-        ListVirtualMfaDevicesResponse, SetAccountAliasRequest;
+        ListVirtualMfaDevicesResponse, SetAccountAliasRequest, ListOidcProvidersResponse;
 }
 
 macro_rules! delegate {
@@ -307,4 +321,13 @@ delegate! {
     account::set_account_alias(SetAccountAliasRequest) -> WriteResult;
     account::clear_account_alias(SetAccountAliasRequest) -> WriteResult;
     account::get_account_alias(SetAccountAliasRequest) -> SetAccountAliasRequest;
+    oidc_providers::create_oidc_provider(CreateOidcProviderRequest) -> OidcProviderResponse;
+    oidc_providers::get_oidc_provider(OidcProviderRef) -> OidcProviderResponse;
+    oidc_providers::update_oidc_provider(UpdateOidcProviderRequest) -> OidcProviderResponse;
+    oidc_providers::delete_oidc_provider(OidcProviderRef) -> WriteResult;
+    oidc_providers::list_oidc_providers(ListRequest) -> ListOidcProvidersResponse;
+    oidc_providers::add_client_id_to_oidc_provider(OidcProviderClientIdRequest) -> OidcProviderResponse;
+    oidc_providers::remove_client_id_from_oidc_provider(OidcProviderClientIdRequest) -> OidcProviderResponse;
+    oidc_providers::add_fingerprint_to_oidc_provider(OidcProviderFingerprintRequest) -> OidcProviderResponse;
+    oidc_providers::remove_fingerprint_from_oidc_provider(OidcProviderFingerprintRequest) -> OidcProviderResponse;
 }
