@@ -19,6 +19,7 @@ pub mod config;
 mod error;
 mod http;
 pub mod layers;
+pub mod oidc;
 pub mod operator;
 pub mod principals;
 pub mod ram;

@@ -3,6 +3,8 @@
 //! PostgreSQL database.
 #![allow(dead_code)]
 
+pub mod oidc;
+
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::str::FromStr;
