@@ -110,12 +110,18 @@ async fn serve(
         boot.signing_key.clone(),
     ));
     // One instance of each service behind both gRPC and the Alibaba-compatible HTTP API.
-    let sts_service = Arc::new(sts::StsService::new(
-        cache.clone(),
-        signing_keys.clone(),
-        boot.sts_keys.clone(),
-        boot.sealer.clone(),
-    ));
+    let oidc =
+        oidc::OidcVerifier::new(&config.oidc).map_err(|e| ServerError::Config(e.to_string()))?;
+    let sts_service = Arc::new(
+        sts::StsService::new(
+            cache.clone(),
+            signing_keys.clone(),
+            boot.sts_keys.clone(),
+            boot.sealer.clone(),
+        )
+        .with_oidc(oidc)
+        .with_rate_limits(layers.rate_limits().clone()),
+    );
     let sts = tower::Layer::layer(
         &authenticated,
         tessera_proto::v1::sts_server::StsServer::from_arc(sts_service.clone()),

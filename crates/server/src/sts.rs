@@ -1,5 +1,5 @@
-//! The `tessera.v1.Sts` service: `AssumeRole`, `GetCallerIdentity`, `GetJwks` and the user
-//! `SignIn`.
+//! The `tessera.v1.Sts` service: `AssumeRole`, `GetCallerIdentity`, `GetJwks`, the user
+//! `SignIn` and `AssumeRoleWithOIDC` (its own module, `oidc`).
 //!
 //! # AssumeRole
 //!
@@ -56,6 +56,10 @@ use tessera_store::{
 };
 use tonic::{Request, Response, Status};
 
+mod oidc;
+
+pub use oidc::Rejection as OidcRejection;
+
 use crate::auth::TOKEN_ISSUER;
 use crate::authorizer::{caller_policies, status};
 use crate::bootstrap::mfa_seed_context;
@@ -96,6 +100,11 @@ pub struct StsService {
     /// An argon2 hash of a random password, verified when there is no user to verify against
     /// (made on first use, with the same parameters as the stored hashes).
     dummy_hash: tokio::sync::OnceCell<String>,
+    /// Verifies `AssumeRoleWithOIDC` tokens.
+    oidc: Option<crate::oidc::OidcVerifier>,
+    /// The per-account rate limits, for the unauthenticated `AssumeRoleWithOIDC` (checked
+    /// against the role's account).
+    rate_limits: Option<crate::layers::rate_limit::RateLimitLayer>,
 }
 
 impl StsService {
@@ -118,7 +127,26 @@ impl StsService {
                 .time_to_live(MFA_STEP_MEMORY)
                 .build(),
             dummy_hash: tokio::sync::OnceCell::new(),
+            oidc: None,
+            rate_limits: None,
         }
+    }
+
+    /// Verifies `AssumeRoleWithOIDC` tokens with `verifier` (without one, the operation fails).
+    #[must_use]
+    pub fn with_oidc(mut self, verifier: crate::oidc::OidcVerifier) -> StsService {
+        self.oidc = Some(verifier);
+        self
+    }
+
+    /// Applies `limits` to `AssumeRoleWithOIDC`, by the role's account.
+    #[must_use]
+    pub fn with_rate_limits(
+        mut self,
+        limits: crate::layers::rate_limit::RateLimitLayer,
+    ) -> StsService {
+        self.rate_limits = Some(limits);
+        self
     }
 
     fn store(&self) -> &SqlStore {
@@ -397,10 +425,19 @@ impl pb::sts_server::Sts for StsService {
 
     async fn assume_role_with_oidc(
         &self,
-        _request: Request<pb::AssumeRoleWithOidcRequest>,
+        request: Request<pb::AssumeRoleWithOidcRequest>,
     ) -> Result<Response<pb::AssumeRoleWithOidcResponse>, Status> {
-        // Lands with the token verification (next commit).
-        Err(Status::unimplemented("AssumeRoleWithOIDC"))
+        let anonymous = crate::caller::Anonymous::of(&request);
+        match self
+            .assume_role_with_oidc_inner(request.get_ref(), &anonymous)
+            .await
+        {
+            Ok(answer) => Ok(Response::new(answer)),
+            Err(rejection) => {
+                self.record_oidc_rejection(&rejection);
+                Err(rejection.status)
+            }
+        }
     }
 
     async fn get_caller_identity(

@@ -136,8 +136,10 @@ impl OidcVerifier {
             }
         }
         use jsonwebtoken::errors::ErrorKind as K;
+        // The signature is decoded and verified before the payload is read: a base64 error
+        // is the signature's, a JSON or UTF-8 one the (signed) payload's.
         Err(match last.as_ref().map(|e| e.kind()) {
-            Some(K::Json(_) | K::Utf8(_) | K::Base64(_)) => {
+            Some(K::Json(_) | K::Utf8(_)) => {
                 Error::oidc_token_invalid("The claims of the token are not a JSON object.")
             }
             _ => Error::oidc_invalid_signature(
