@@ -14,6 +14,8 @@
 //! SQLite only: the HTTP layer is what is under test here (`compat_http.rs` runs the same
 //! operations on both backends).
 
+#[path = "support/oidc.rs"]
+mod issuer;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -538,7 +540,7 @@ async fn official_sdks_manage_ram_and_assume_roles() {
 /// projects one) with an unsigned `AssumeRoleWithOIDC`, re-reading the file at every refresh.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oidc_role_arn_provider_obtains_credentials() {
-    use support::oidc::{Issuer, KeyKind};
+    use issuer::{Issuer, KeyKind};
     use tessera_proto::v1 as pb;
 
     python();

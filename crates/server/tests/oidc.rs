@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 //! OIDC federation end to end: `tessera_server::run` on 127.0.0.1:0 and a real OIDC issuer on
-//! loopback ([`support::oidc::Issuer`]: discovery, JWKS, tokens signed with keys it
+//! loopback ([`issuer::Issuer`]: discovery, JWKS, tokens signed with keys it
 //! generates).
 //!
 //! - [`providers`]: the RAM operations on OIDC providers over gRPC (CRUD, client ids,
@@ -14,13 +14,15 @@
 //! - [`over_http`]: the same over Alibaba's HTTP API, unsigned, as credentials-python sends it.
 //! - the keys' TTL running out while the issuer is down, and the per-account rate limit.
 
+#[path = "support/oidc.rs"]
+mod issuer;
 mod support;
 
 use std::net::SocketAddr;
 
+use issuer::{Issuer, KeyKind, SigningKey};
 use jiff::Timestamp;
 use serde_json::Value;
-use support::oidc::{Issuer, KeyKind, SigningKey};
 use support::{Backend, ClientCredential, TestServer, assert_code};
 use tessera_proto::v1 as pb;
 use tessera_proto::v1::ram_client::RamClient;

@@ -3,8 +3,6 @@
 //! PostgreSQL database.
 #![allow(dead_code)]
 
-pub mod oidc;
-
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::str::FromStr;

@@ -4,8 +4,9 @@
 //! `rsa`). [`Issuer::rotate`] replaces the signing key, [`Issuer::stop`] takes the issuer
 //! down (connections are refused from then on), [`Issuer::key_fetches`] counts JWKS requests.
 //!
-//! Shared by the server's integration tests (`tests/support/mod.rs`) and the unit tests of
-//! `src/oidc` (included there by path), so it uses only dependencies both have.
+//! Included by path (`#[path = "support/oidc.rs"] mod issuer;`) by the server's integration
+//! tests that need it and by the unit tests of `src/oidc`, so it uses only dependencies both
+//! have (and stays out of `support/mod.rs`, which the CLI's tests include too).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
