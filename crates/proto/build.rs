@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 /// Messages (and oneofs) with a secret field: passwords, access key secrets, security tokens,
-/// TOTP seeds and codes.
+/// TOTP seeds and codes, OIDC tokens.
 const SECRET_BEARING: &[&str] = &[
     "Subject",
     "Subject.kind",
@@ -16,6 +16,7 @@ const SECRET_BEARING: &[&str] = &[
     "BindMFADeviceRequest",
     "Credentials",
     "SignInRequest",
+    "AssumeRoleWithOIDCRequest",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -82,4 +82,5 @@ forward! { Sts for StsForward {
     get_caller_identity(GetCallerIdentityRequest) -> GetCallerIdentityResponse;
     get_jwks(GetJwksRequest) -> GetJwksResponse;
     sign_in(SignInRequest) -> SignInResponse;
+    assume_role_with_oidc(AssumeRoleWithOidcRequest) -> AssumeRoleWithOidcResponse;
 }}

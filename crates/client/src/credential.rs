@@ -24,7 +24,7 @@ pub enum Credential {
     /// `authorization: Bearer <security token>` (a token from AssumeRole or SignIn). The
     /// token alone authenticates, so use it over TLS only.
     Bearer(String),
-    /// No credential: only `Sts/SignIn` accepts such calls.
+    /// No credential: only `Sts/SignIn` and `Sts/AssumeRoleWithOIDC` accept such calls.
     Anonymous,
 }
 

@@ -14,7 +14,9 @@
 //!   signed anew with a fresh nonce.
 //!
 //! [`AssumeRoleProvider`] is a provider that assumes a role with base credentials and refreshes
-//! the role's temporary credentials before they expire.
+//! the role's temporary credentials before they expire; [`OidcTokenFileProvider`] does the same
+//! for a workload holding an OIDC token file (a Kubernetes service-account token), exchanging
+//! it with `AssumeRoleWithOIDC`.
 //!
 //! Calls fail with [`tonic::Status`] whose message is `"<Code>: <Message>"` with RAM's or STS's
 //! error code ([`error_code`] extracts it).
@@ -43,7 +45,9 @@
 
 mod credential;
 mod error;
+mod oidc;
 mod policy;
+mod refresh;
 mod role;
 mod signing;
 
@@ -53,8 +57,10 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 
 pub use credential::{Credential, CredentialsProvider, SharedProvider};
 pub use error::{ERROR_CODE_METADATA, Error, error_code, error_message};
+pub use oidc::{OidcParams, OidcTokenFileProvider};
 pub use policy::{CallPolicy, DEFAULT_DEADLINE, RetryPolicy, is_idempotent};
-pub use role::{AssumeRoleParams, AssumeRoleProvider, Clock, DEFAULT_REFRESH_MARGIN, SystemClock};
+pub use refresh::{Clock, DEFAULT_REFRESH_MARGIN, SystemClock};
+pub use role::{AssumeRoleParams, AssumeRoleProvider};
 pub use signing::{BoxError, Signed, SignedChannel, SigningLayer};
 /// The secret type access key secrets are held in.
 pub use tessera_credentials::Secret;

@@ -2,34 +2,16 @@
 //! refreshed before they expire — what `alibabacloud-credentials`' `ram_role_arn` provider
 //! does, over Tessera's gRPC `Sts/AssumeRole`.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use tessera_proto::v1 as pb;
 use tessera_proto::v1::sts_client::StsClient;
 
 use crate::Error;
 use crate::credential::{Credential, CredentialsProvider};
+use crate::refresh::{Clock, DEFAULT_REFRESH_MARGIN, Refresher, SystemClock};
 use crate::signing::SignedChannel;
-
-/// Where a provider reads the time, so that tests can move it.
-pub trait Clock: Send + Sync + 'static {
-    fn now(&self) -> Timestamp;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
-
-/// The share of a session's lifetime left when a provider refreshes by default: a fifth (12
-/// minutes of a one-hour session).
-pub const DEFAULT_REFRESH_MARGIN: f64 = 0.2;
 
 /// The parameters of the AssumeRole calls a provider makes.
 #[derive(Debug, Clone, Default)]
@@ -80,26 +62,14 @@ pub struct AssumeRoleProvider {
 struct Shared {
     sts: StsClient<SignedChannel>,
     params: AssumeRoleParams,
-    clock: Arc<dyn Clock>,
-    margin: f64,
-    cached: RwLock<Option<Cached>>,
-    /// Held while refreshing: one AssumeRole at a time.
-    refreshing: tokio::sync::Mutex<()>,
-}
-
-#[derive(Clone)]
-struct Cached {
-    credential: Credential,
-    /// When to refresh: `margin` of the lifetime before `expiration`.
-    refresh_at: Timestamp,
-    expiration: Timestamp,
+    refresher: Refresher,
 }
 
 impl std::fmt::Debug for AssumeRoleProvider {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AssumeRoleProvider")
             .field("params", &self.shared.params)
-            .field("margin", &self.shared.margin)
+            .field("margin", &self.shared.refresher.margin())
             .finish_non_exhaustive()
     }
 }
@@ -128,42 +98,30 @@ impl AssumeRoleProvider {
             shared: Arc::new(Shared {
                 sts,
                 params,
-                clock: Arc::new(SystemClock),
-                margin: DEFAULT_REFRESH_MARGIN,
-                cached: RwLock::new(None),
-                refreshing: tokio::sync::Mutex::new(()),
+                refresher: Refresher::new(Arc::new(SystemClock), DEFAULT_REFRESH_MARGIN),
             }),
         }
     }
 
     /// Reads the time from `clock`. Call before the first use: the cache is reset.
     pub fn clock(self, clock: impl Clock) -> Self {
-        self.rebuild(|s| s.clock = Arc::new(clock))
+        let refresher = Refresher::new(Arc::new(clock), self.shared.refresher.margin());
+        self.rebuild(refresher)
     }
 
     /// Refreshes when less than `margin` (0..1) of the credentials' lifetime remains.
     pub fn refresh_margin(self, margin: f64) -> Self {
-        let margin = if margin.is_nan() {
-            DEFAULT_REFRESH_MARGIN
-        } else {
-            margin.clamp(0.0, 1.0)
-        };
-        self.rebuild(|s| s.margin = margin)
+        let refresher = Refresher::new(self.shared.refresher.clock(), margin);
+        self.rebuild(refresher)
     }
 
-    fn rebuild(self, change: impl FnOnce(&mut Shared)) -> Self {
-        let old = &self.shared;
-        let mut shared = Shared {
-            sts: old.sts.clone(),
-            params: old.params.clone(),
-            clock: old.clock.clone(),
-            margin: old.margin,
-            cached: RwLock::new(None),
-            refreshing: tokio::sync::Mutex::new(()),
-        };
-        change(&mut shared);
+    fn rebuild(self, refresher: Refresher) -> Self {
         AssumeRoleProvider {
-            shared: Arc::new(shared),
+            shared: Arc::new(Shared {
+                sts: self.shared.sts.clone(),
+                params: self.shared.params.clone(),
+                refresher,
+            }),
         }
     }
 
@@ -174,50 +132,10 @@ impl AssumeRoleProvider {
 
     /// When the cached credentials expire, if there are any.
     pub fn expiration(&self) -> Option<Timestamp> {
-        self.cached().map(|c| c.expiration)
+        self.shared.refresher.expiration()
     }
 
-    fn cached(&self) -> Option<Cached> {
-        // A poisoned lock only means a panic elsewhere mid-write of a plain value.
-        match self.shared.cached.read() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    fn store(&self, cached: Cached) {
-        match self.shared.cached.write() {
-            Ok(mut guard) => *guard = Some(cached),
-            Err(poisoned) => *poisoned.into_inner() = Some(cached),
-        }
-    }
-
-    /// The credentials, refreshed first if they are due.
-    async fn current(&self) -> Result<Credential, Error> {
-        let now = self.shared.clock.now();
-        if let Some(cached) = self.cached().filter(|c| now < c.refresh_at) {
-            return Ok(cached.credential);
-        }
-        let _refreshing = self.shared.refreshing.lock().await;
-        // Another task may have refreshed while this one waited.
-        let now = self.shared.clock.now();
-        let cached = self.cached();
-        if let Some(cached) = cached.as_ref().filter(|c| now < c.refresh_at) {
-            return Ok(cached.credential.clone());
-        }
-        match self.assume(now).await {
-            Ok(fresh) => {
-                self.store(fresh.clone());
-                Ok(fresh.credential)
-            }
-            Err(e) => match cached.filter(|c| now < c.expiration) {
-                Some(still_valid) => Ok(still_valid.credential),
-                None => Err(e),
-            },
-        }
-    }
-
-    async fn assume(&self, now: Timestamp) -> Result<Cached, Error> {
+    async fn assume(&self) -> Result<pb::Credentials, Error> {
         let p = &self.shared.params;
         let request = pb::AssumeRoleRequest {
             role_arn: p.role_arn.clone(),
@@ -228,31 +146,10 @@ impl AssumeRoleProvider {
             source_identity: p.source_identity.clone().unwrap_or_default(),
         };
         let response = self.shared.sts.clone().assume_role(request).await?;
-        let credentials = response.into_inner().credentials.ok_or_else(|| {
+        response.into_inner().credentials.ok_or_else(|| {
             Error::Status(tonic::Status::internal(
                 "InternalError: AssumeRole returned no credentials",
             ))
-        })?;
-        let expiration = credentials
-            .expiration
-            .and_then(|t| Timestamp::new(t.seconds, t.nanos).ok())
-            .ok_or_else(|| {
-                Error::Status(tonic::Status::internal(
-                    "InternalError: AssumeRole returned credentials without an expiration",
-                ))
-            })?;
-        let lifetime = expiration.duration_since(now);
-        let margin =
-            SignedDuration::try_from_secs_f64(lifetime.as_secs_f64().max(0.0) * self.shared.margin)
-                .unwrap_or_default();
-        Ok(Cached {
-            credential: Credential::sts(
-                credentials.access_key_id,
-                credentials.access_key_secret,
-                credentials.security_token,
-            ),
-            refresh_at: expiration.checked_sub(margin).unwrap_or(expiration),
-            expiration,
         })
     }
 }
@@ -260,6 +157,6 @@ impl AssumeRoleProvider {
 #[async_trait::async_trait]
 impl CredentialsProvider for AssumeRoleProvider {
     async fn credential(&self) -> Result<Credential, Error> {
-        self.current().await
+        self.shared.refresher.current(|| self.assume()).await
     }
 }

@@ -21,6 +21,7 @@
 //! | [`ResourceKind::CustomPolicy`] | `acs:ram::<a>:policy/<PolicyName>` | changing policies (system ones are read-only) |
 //! | [`ResourceKind::Users`] etc. | `…:user/*`, `…:group/*`, `…:role/*`, `…:policy/*`, `…:mfa/*` | `List*` of a whole type |
 //! | [`ResourceKind::MfaDevice`] / [`ResourceKind::MfaSerial`] | `…:mfa/<VirtualMFADeviceName>` / the `SerialNumber` itself | virtual MFA devices |
+//! | [`ResourceKind::OidcProvider`] / [`ResourceKind::OidcProviders`] | `…:oidc-provider/<OIDCProviderName>` / `…:oidc-provider/*` | OIDC identity providers |
 //! | [`ResourceKind::Account`] | `acs:ram::<a>:*` | account-level settings, `GetAccountSummary` |
 //! | [`ResourceKind::RoleArn`] | the `RoleArn`'s role (any account) | `AssumeRole` |
 //! | [`ResourceKind::Principal`] | the ARN of the principal asked about | `Authorize`, `SimulatePrincipalPolicy` |
@@ -130,6 +131,8 @@ pub enum ResourceKind {
     MfaDevices,
     MfaDevice,
     MfaSerial,
+    OidcProvider,
+    OidcProviders,
     Account,
     RoleArn,
     Principal,
@@ -169,6 +172,8 @@ pub struct Target<'a> {
     pub principal: Option<&'a Caller>,
     /// `AccountId`: the tenant account an operator operation acts on.
     pub account_id: Option<&'a str>,
+    /// `OIDCProviderName`.
+    pub oidc_provider_name: Option<&'a str>,
 }
 
 use Access::{List, Read, Write};
@@ -274,6 +279,16 @@ pub const OPERATIONS: &[Operation] = &[
     ram("ListPoliciesForUser", "ram:ListPoliciesForUser", List, &[K::User]),
     ram("ListPoliciesForGroup", "ram:ListPoliciesForGroup", List, &[K::Group]),
     ram("ListPoliciesForRole", "ram:ListPoliciesForRole", List, &[K::Role]),
+    // OIDC identity providers (IMS 2019-08-15 operations, served with RAM's)
+    ram("CreateOIDCProvider", "ram:CreateOIDCProvider", Write, &[K::OidcProvider]),
+    ram("GetOIDCProvider", "ram:GetOIDCProvider", Read, &[K::OidcProvider]),
+    ram("UpdateOIDCProvider", "ram:UpdateOIDCProvider", Write, &[K::OidcProvider]),
+    ram("DeleteOIDCProvider", "ram:DeleteOIDCProvider", Write, &[K::OidcProvider]),
+    ram("ListOIDCProviders", "ram:ListOIDCProviders", List, &[K::OidcProviders]),
+    ram("AddClientIdToOIDCProvider", "ram:AddClientIdToOIDCProvider", Write, &[K::OidcProvider]),
+    ram("RemoveClientIdFromOIDCProvider", "ram:RemoveClientIdFromOIDCProvider", Write, &[K::OidcProvider]),
+    ram("AddFingerprintToOIDCProvider", "ram:AddFingerprintToOIDCProvider", Write, &[K::OidcProvider]),
+    ram("RemoveFingerprintFromOIDCProvider", "ram:RemoveFingerprintFromOIDCProvider", Write, &[K::OidcProvider]),
     // The account
     ram("GetAccountSummary", "ram:GetAccountSummary", Read, &[K::Account]),
     ram("GetAccountAlias", "ram:GetAccountAlias", Read, &[K::Account]),
@@ -447,6 +462,12 @@ fn resource(
             names::mfa_device_name(name)?;
             in_account(account!(), &format!("mfa/{name}"))
         }
+        K::OidcProvider => {
+            let name = required(target.oidc_provider_name, "OIDCProviderName")?;
+            crate::oidc::provider_name(name)?;
+            in_account(account!(), &format!("oidc-provider/{name}"))
+        }
+        K::OidcProviders => in_account(account!(), "oidc-provider/*"),
         K::Account => in_account(account!(), "*"),
         // Not necessarily in the caller's account: another account's role, the principal asked
         // about, a serial number (verbatim; one of another account is then denied by the
@@ -547,6 +568,7 @@ mod tests {
             role_arn: Some("acs:ram::2222222222222222:role/Deploy"),
             principal: Some(principal),
             account_id: Some(B),
+            oidc_provider_name: Some("k8s"),
         }
     }
 
@@ -714,6 +736,11 @@ mod tests {
         );
         assert_eq!(arns("Authorize", &bob, &t), [a("user/carol")]);
         assert_eq!(arns("RevokeRoleSessions", &bob, &t), [a("role/Deploy")]);
+        assert_eq!(
+            arns("CreateOIDCProvider", &bob, &t),
+            [a("oidc-provider/k8s")]
+        );
+        assert_eq!(arns("ListOIDCProviders", &bob, &t), [a("oidc-provider/*")]);
         assert!(arns("GetCallerIdentity", &bob, &t).is_empty());
         let tessera = |rest: &str| format!("acs:tessera::{A}:{rest}");
         assert_eq!(

@@ -127,6 +127,9 @@ pub struct AssumeRoleParams<'a> {
     pub policy: Option<&'a str>,
     /// Size limits for the session policy (`session_chars`, 2,048 by default).
     pub policy_limits: Limits,
+    /// Condition keys an identity provider vouched for (`oidc:iss`, `oidc:aud`, `oidc:sub`),
+    /// added to the request context of a federated caller; ignored for any other caller.
+    pub federated_claims: &'a [(&'a str, &'a str)],
 }
 
 /// A granted AssumeRole: what the new session is. The server mints the credentials.
@@ -254,6 +257,14 @@ pub fn assume_role(
     context.remove("sts:SourceIdentity");
     if let Some(source_identity) = source_identity {
         context.insert("sts:SourceIdentity", source_identity);
+    }
+    if let Caller::Federated { .. } = caller {
+        for (key, _) in params.federated_claims {
+            context.remove(key);
+        }
+        for (key, value) in params.federated_claims {
+            context.insert(key, value);
+        }
     }
     let arn = role.arn();
     let principal = caller.to_policy_principal();
@@ -1008,5 +1019,72 @@ mod tests {
             let err = role_not_found(&caller, &Permissions::new(policies, None), &arn, &facts());
             assert_eq!(err.error.code(), expected, "{caller}");
         }
+    }
+
+    /// An OIDC exchange: the provider is the principal, its vouched claims are conditions.
+    #[test]
+    fn federated_callers_are_decided_by_the_trust_policy_and_their_claims() {
+        let trust = r#"{"Effect":"Allow","Action":"sts:AssumeRole",
+            "Principal":{"Federated":["acs:ram::1111111111111111:oidc-provider/k8s"]},
+            "Condition":{"StringEquals":{"oidc:iss":"https://issuer.example","oidc:aud":"sts"},
+                         "StringLike":{"oidc:sub":"system:serviceaccount:apps:*"}}}"#;
+        let role = Role::new(A, trust);
+        let none = PolicySet::empty();
+        let provider = |name: &str| Caller::Federated {
+            provider: format!("acs:ram::{A}:oidc-provider/{name}"),
+        };
+        let with = |caller: &Caller, claims: &[(&str, &str)]| {
+            run(
+                caller,
+                &none,
+                &role,
+                &AssumeRoleParams {
+                    federated_claims: claims,
+                    ..params("pod-1")
+                },
+            )
+        };
+        let good = [
+            ("oidc:iss", "https://issuer.example"),
+            ("oidc:aud", "other"),
+            ("oidc:aud", "sts"),
+            ("oidc:sub", "system:serviceaccount:apps:web"),
+        ];
+        let grant = with(&provider("k8s"), &good).unwrap();
+        assert_eq!(
+            grant.authorization.reason,
+            Reason::AssumeRole {
+                identity: None,
+                trust: Decision::Allow
+            }
+        );
+        assert_eq!(grant.duration_seconds, 3600);
+        assert_eq!(
+            code(&with(&provider("K8S"), &good)),
+            "OK",
+            "names are case-insensitive"
+        );
+        assert_eq!(code(&with(&provider("other"), &good)), "NoPermission");
+        let other_sub = [
+            ("oidc:iss", "https://issuer.example"),
+            ("oidc:aud", "sts"),
+            ("oidc:sub", "system:serviceaccount:kube-system:admin"),
+        ];
+        assert_eq!(code(&with(&provider("k8s"), &other_sub)), "NoPermission");
+        assert_eq!(code(&with(&provider("k8s"), &[])), "NoPermission");
+        // Only federated callers carry claims: a user cannot smuggle them in.
+        let user_trust = r#"{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"RAM":"1111111111111111"},
+            "Condition":{"StringEquals":{"oidc:sub":"x"}}}"#;
+        let role = Role::new(A, user_trust);
+        let result = run(
+            &user(A, "bob"),
+            &identity(ALLOW_ASSUME_ANY),
+            &role,
+            &AssumeRoleParams {
+                federated_claims: &[("oidc:sub", "x")],
+                ..params("s1")
+            },
+        );
+        assert_eq!(code(&result), "NoPermission");
     }
 }

@@ -101,6 +101,12 @@ pub enum Entity {
     SigningKey,
     /// A platform-wide `Authorize` grant (operator).
     PlatformGrant,
+    /// An OIDC identity provider (`acs:ram::<account>:oidc-provider/<name>`).
+    OidcProvider,
+    /// A client id of an OIDC provider.
+    OidcClientId,
+    /// A certificate fingerprint of an OIDC provider.
+    OidcFingerprint,
 }
 
 impl Entity {
@@ -124,6 +130,9 @@ impl Entity {
             Entity::RolePolicy => "Role.Policy",
             Entity::SigningKey => "SigningKey",
             Entity::PlatformGrant => "PlatformGrant",
+            Entity::OidcProvider => "OIDCProvider",
+            Entity::OidcClientId => "OIDCProvider.ClientId",
+            Entity::OidcFingerprint => "OIDCProvider.Fingerprint",
         }
     }
 
@@ -147,6 +156,9 @@ impl Entity {
             Entity::RolePolicy => "policy attachment of the role",
             Entity::SigningKey => "signing key",
             Entity::PlatformGrant => "platform-wide Authorize grant",
+            Entity::OidcProvider => "OIDC provider",
+            Entity::OidcClientId => "client id of the OIDC provider",
+            Entity::OidcFingerprint => "fingerprint of the OIDC provider",
         }
     }
 }
@@ -362,6 +374,67 @@ impl Error {
         )
     }
 
+    /// `AuthenticationFail.OIDCToken.Invalid`: an OIDC token is malformed, uses an algorithm
+    /// that is not allowed, names another issuer, is not valid yet, or was issued too long
+    /// ago; `reason` says which (it never repeats the token).
+    pub fn oidc_token_invalid(reason: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(
+            ErrorKind::Unauthenticated,
+            "AuthenticationFail.OIDCToken.Invalid",
+            reason,
+        )
+    }
+
+    /// `AuthenticationFail.OIDCToken.Expired`: the token's `exp` has passed (beyond the leeway).
+    pub fn oidc_token_expired() -> Error {
+        Error::new(
+            ErrorKind::Unauthenticated,
+            "AuthenticationFail.OIDCToken.Expired",
+            "This JsonWebToken is expired.",
+        )
+    }
+
+    /// `AuthenticationFail.OIDCToken.AudienceNotMatch`: no `aud` of the token is a client id
+    /// of the provider.
+    pub fn oidc_audience_not_match() -> Error {
+        Error::new(
+            ErrorKind::Unauthenticated,
+            "AuthenticationFail.OIDCToken.AudienceNotMatch",
+            "Invalid audience: no audience of the token is a client id of the OIDC provider.",
+        )
+    }
+
+    /// `AuthenticationFail.OIDCToken.InvalidSignature`: no key of the provider's issuer
+    /// verifies the token.
+    pub fn oidc_invalid_signature(reason: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(
+            ErrorKind::Unauthenticated,
+            "AuthenticationFail.OIDCToken.InvalidSignature",
+            reason,
+        )
+    }
+
+    /// `AuthenticationFail.OIDCToken.HttpsUrlInvalid`: the issuer's certificate chain failed
+    /// validation (no fingerprint of the provider matches, or no trusted root).
+    pub fn oidc_https_url_invalid(reason: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(
+            ErrorKind::Unauthenticated,
+            "AuthenticationFail.OIDCToken.HttpsUrlInvalid",
+            reason,
+        )
+    }
+
+    /// `ServiceUnavailable.OIDCProvider` (503): the issuer's signing keys could not be fetched
+    /// and none are cached (or the cached ones outlived their TTL). Retryable, unlike the
+    /// token errors: the token may be fine.
+    pub fn oidc_keys_unavailable(reason: impl Into<Cow<'static, str>>) -> Error {
+        Error::new(
+            ErrorKind::Unavailable,
+            "ServiceUnavailable.OIDCProvider",
+            reason,
+        )
+    }
+
     /// `InternalError`; the cause goes to the log by the caller, never into the message.
     pub fn internal() -> Error {
         Error::new(
@@ -572,6 +645,60 @@ mod tests {
                 GrpcCode::PermissionDenied,
             ),
             (Error::internal(), "InternalError", 500, GrpcCode::Internal),
+            (
+                Error::not_exist(Entity::OidcProvider),
+                "EntityNotExist.OIDCProvider",
+                404,
+                GrpcCode::NotFound,
+            ),
+            (
+                Error::already_exists(Entity::OidcClientId),
+                "EntityAlreadyExists.OIDCProvider.ClientId",
+                409,
+                GrpcCode::AlreadyExists,
+            ),
+            (
+                Error::limit_exceeded(Entity::OidcFingerprint, 5),
+                "LimitExceeded.OIDCProvider.Fingerprint",
+                409,
+                GrpcCode::ResourceExhausted,
+            ),
+            (
+                Error::oidc_token_invalid("x"),
+                "AuthenticationFail.OIDCToken.Invalid",
+                403,
+                GrpcCode::Unauthenticated,
+            ),
+            (
+                Error::oidc_token_expired(),
+                "AuthenticationFail.OIDCToken.Expired",
+                403,
+                GrpcCode::Unauthenticated,
+            ),
+            (
+                Error::oidc_audience_not_match(),
+                "AuthenticationFail.OIDCToken.AudienceNotMatch",
+                403,
+                GrpcCode::Unauthenticated,
+            ),
+            (
+                Error::oidc_invalid_signature("x"),
+                "AuthenticationFail.OIDCToken.InvalidSignature",
+                403,
+                GrpcCode::Unauthenticated,
+            ),
+            (
+                Error::oidc_https_url_invalid("x"),
+                "AuthenticationFail.OIDCToken.HttpsUrlInvalid",
+                403,
+                GrpcCode::Unauthenticated,
+            ),
+            (
+                Error::oidc_keys_unavailable("x"),
+                "ServiceUnavailable.OIDCProvider",
+                503,
+                GrpcCode::Unavailable,
+            ),
             (
                 Error::invalid_action(),
                 "InvalidAction.NotFound",

@@ -9,6 +9,7 @@
 //! - [`mod@authorize`]: the decision for an ordinary request (root, policies, own-account rule).
 //! - [`mod@assume_role`]: the `AssumeRole` decision (both sides, durations, parameters).
 //! - [`actions`]: the admin action table (operation → action → resource ARNs).
+//! - [`oidc`]: OIDC identity providers' field rules and `AssumeRoleWithOIDC`'s claim checks.
 
 pub mod actions;
 pub mod assume_role;
@@ -16,6 +17,7 @@ pub mod authorize;
 pub mod error;
 pub mod ids;
 pub mod names;
+pub mod oidc;
 pub mod principal;
 pub mod quotas;
 

@@ -14,6 +14,8 @@ pub struct Quotas {
     pub versions_per_policy: u32,
     pub mfa_devices_per_user: u32,
     pub virtual_mfa_devices: u32,
+    /// OIDC identity providers per account (Alibaba: 100 identity providers).
+    pub oidc_providers: u32,
 }
 
 impl Default for Quotas {
@@ -30,6 +32,7 @@ impl Default for Quotas {
             versions_per_policy: 5,
             mfa_devices_per_user: 1,
             virtual_mfa_devices: 5000,
+            oidc_providers: 100,
         }
     }
 }
@@ -76,6 +79,7 @@ quota_names! {
     versions_per_policy => VersionsPerPolicy, "VersionsPerPolicyQuota";
     mfa_devices_per_user => MfaDevicesPerUser, "MFADevicesPerUserQuota";
     virtual_mfa_devices => VirtualMfaDevices, "VirtualMFADevicesQuota";
+    oidc_providers => OidcProviders, "OIDCProvidersQuota";
 }
 
 #[cfg(test)]

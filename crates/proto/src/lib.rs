@@ -79,6 +79,15 @@ macro_rules! with_ram_methods {
             set_account_alias(SetAccountAliasRequest) -> WriteResult;
             clear_account_alias(SetAccountAliasRequest) -> WriteResult;
             get_account_alias(SetAccountAliasRequest) -> SetAccountAliasRequest;
+            create_oidc_provider(CreateOidcProviderRequest) -> OidcProviderResponse;
+            get_oidc_provider(OidcProviderRef) -> OidcProviderResponse;
+            update_oidc_provider(UpdateOidcProviderRequest) -> OidcProviderResponse;
+            delete_oidc_provider(OidcProviderRef) -> WriteResult;
+            list_oidc_providers(ListRequest) -> ListOidcProvidersResponse;
+            add_client_id_to_oidc_provider(OidcProviderClientIdRequest) -> OidcProviderResponse;
+            remove_client_id_from_oidc_provider(OidcProviderClientIdRequest) -> OidcProviderResponse;
+            add_fingerprint_to_oidc_provider(OidcProviderFingerprintRequest) -> OidcProviderResponse;
+            remove_fingerprint_from_oidc_provider(OidcProviderFingerprintRequest) -> OidcProviderResponse;
         } }
     };
 }

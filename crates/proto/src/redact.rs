@@ -195,10 +195,30 @@ mod tests {
                     ..CreateAccountResponse::default()
                 }
             ),
+            format!(
+                "{:?}",
+                AssumeRoleWithOidcRequest {
+                    oidc_token: "s3cr3t-value".into(),
+                    ..AssumeRoleWithOidcRequest::default()
+                }
+            ),
         ];
         for text in printed {
             assert!(!text.contains("s3cr3t"), "{text}");
             assert!(text.contains("<redacted>"), "{text}");
         }
+    }
+}
+
+impl fmt::Debug for AssumeRoleWithOidcRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AssumeRoleWithOidcRequest")
+            .field("oidc_provider_arn", &self.oidc_provider_arn)
+            .field("role_arn", &self.role_arn)
+            .field("oidc_token", &Redacted(&self.oidc_token))
+            .field("role_session_name", &self.role_session_name)
+            .field("policy", &self.policy)
+            .field("duration_seconds", &self.duration_seconds)
+            .finish()
     }
 }

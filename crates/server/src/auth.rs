@@ -1,5 +1,6 @@
 //! Caller authentication for the `tessera.v1` gRPC services: a tower [`Layer`] that wraps each
-//! service (not health, not reflection, not `Sts/SignIn`), authenticates every request as
+//! service (not health, not reflection, not `Sts/SignIn` or `Sts/AssumeRoleWithOIDC`, whose
+//! credentials are their parameters), authenticates every request as
 //! `docs/grpc-authentication.md` specifies and inserts a [`crate::caller::Authenticated`] into the
 //! request's extensions, or answers the call itself.
 //!
@@ -131,8 +132,15 @@ pub const VERIFIER_REFRESH: Duration = Duration::from_secs(60);
 const LAST_USE_INTERVAL_SECONDS: i64 = 60;
 /// The trailer naming the error code of a failed call.
 pub const ERROR_CODE_TRAILER: &str = "x-tessera-error-code";
-/// The one unauthenticated `tessera.v1` method.
+/// An unauthenticated `tessera.v1` method: password sign-in.
 pub const SIGN_IN_PATH: &str = "/tessera.v1.Sts/SignIn";
+/// An unauthenticated `tessera.v1` method: the OIDC token is the credential.
+pub const ASSUME_ROLE_WITH_OIDC_PATH: &str = "/tessera.v1.Sts/AssumeRoleWithOIDC";
+
+/// Whether the method at `path` is served without authentication.
+pub fn is_anonymous(path: &str) -> bool {
+    path == SIGN_IN_PATH || path == ASSUME_ROLE_WITH_OIDC_PATH
+}
 
 /// The time source; replaceable in tests.
 pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
@@ -1083,7 +1091,8 @@ impl<S> Layer<S> for AuthLayer {
     }
 }
 
-/// A service that authenticates every call before `S` sees it (except `Sts/SignIn`).
+/// A service that authenticates every call before `S` sees it (except the anonymous
+/// methods, [`is_anonymous`]).
 #[derive(Debug, Clone)]
 pub struct Authenticate<S> {
     inner: S,
@@ -1118,7 +1127,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let auth = Arc::clone(&self.auth);
         Box::pin(async move {
-            if request.uri().path() == SIGN_IN_PATH {
+            if is_anonymous(request.uri().path()) {
                 let peer = crate::caller::Peer(peer_ip(request.extensions()));
                 request.extensions_mut().insert(peer);
                 return inner.call(request).await;

@@ -86,3 +86,54 @@ pub fn authenticated<T>(request: &tonic::Request<T>) -> Result<&Authenticated, t
         tonic::Status::unauthenticated("MissingSignature: the request is not authenticated")
     })
 }
+
+/// The facts of a request that carries no caller credential (`AssumeRoleWithOIDC`, whose
+/// credential is a parameter): the HTTP endpoint inserts one into the request it dispatches;
+/// over gRPC, [`Anonymous::of`] reads them from the connection.
+#[derive(Debug, Clone)]
+pub struct Anonymous {
+    /// When the server received the request.
+    pub received_at: Timestamp,
+    /// The connection's peer address (never a forwarded header).
+    pub source_ip: Option<IpAddr>,
+    pub secure_transport: bool,
+    pub user_agent: Option<String>,
+}
+
+impl Anonymous {
+    /// The facts the HTTP endpoint inserted, else the gRPC connection's, received now.
+    pub fn of<T>(request: &tonic::Request<T>) -> Anonymous {
+        if let Some(inserted) = request.extensions().get::<Anonymous>() {
+            return inserted.clone();
+        }
+        let extensions = request.extensions();
+        let source_ip = extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0)
+            .or_else(|| {
+                extensions
+                    .get::<tonic::transport::server::TcpConnectInfo>()
+                    .and_then(|c| c.remote_addr)
+            })
+            .map(|a| a.ip().to_canonical());
+        Anonymous {
+            received_at: Timestamp::now(),
+            source_ip,
+            secure_transport: extensions.get::<crate::tls::TlsConnection>().is_some(),
+            user_agent: request
+                .metadata()
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        }
+    }
+
+    /// The request facts for the policy context (`acs:*` keys).
+    pub fn facts(&self) -> RequestFacts<'_> {
+        let mut facts = RequestFacts::at(self.received_at);
+        facts.source_ip = self.source_ip;
+        facts.secure_transport = self.secure_transport;
+        facts.user_agent = self.user_agent.as_deref();
+        facts
+    }
+}

@@ -22,7 +22,9 @@
 //!    (milliseconds, read by the SDKs) and `Retry-After` (seconds).
 //!
 //! Responses are always JSON (`Format=XML` is answered in JSON too). Client certificates do not
-//! authenticate here: Alibaba's API is always signed.
+//! authenticate here: Alibaba's API is signed — except `AssumeRoleWithOIDC`, which is served
+//! unsigned too (spec §9.1: its credential is the `OIDCToken` parameter); any other unsigned
+//! request is `MissingSignature`.
 
 use std::sync::Arc;
 
@@ -33,11 +35,11 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt as _, Limited};
 use serde_json::Value;
 use tessera_credentials::SignedRequest;
-use tessera_credentials::signature::SignatureError;
+use tessera_credentials::signature::{MissingParam, SignatureError};
 use tessera_proto::alibaba::{self, AlibabaError, Params};
 
 use crate::auth::{AuthError, Authenticator, MAX_REQUEST_BYTES, peer_ip};
-use crate::caller::Authenticated;
+use crate::caller::{Anonymous, Authenticated};
 use crate::layers::rate_limit::RateLimitLayer;
 use crate::layers::request_id::RequestId;
 use crate::ram::RamService;
@@ -137,15 +139,34 @@ async fn serve(
         .iter()
         .filter(|(name, _)| *name != header::HOST)
         .map(|(name, value)| (name.as_str(), value.as_bytes()))
-        .chain(std::iter::once(("host", host.as_bytes())));
-    let signed = SignedRequest::parse(
+        .chain(std::iter::once(("host", host.as_bytes())))
+        .collect::<Vec<_>>();
+    let tls = parts.extensions.get::<TlsConnection>();
+    let anonymous = Anonymous {
+        received_at,
+        source_ip: peer_ip(&parts.extensions),
+        secure_transport: tls.is_some(),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    let signed = match SignedRequest::parse(
         parts.method.as_str(),
         parts.uri.path(),
         parts.uri.query().unwrap_or_default(),
-        headers,
+        headers.iter().copied(),
         body,
-    )
-    .map_err(|e| refused(&AuthError::from(e)))?;
+    ) {
+        Ok(signed) => signed,
+        Err(missing @ SignatureError::Missing(MissingParam::Signature)) => {
+            return serve_anonymous(compat, parts, &headers, body, anonymous)
+                .await?
+                .ok_or_else(|| refused(&AuthError::from(missing)));
+        }
+        Err(e) => return Err(refused(&AuthError::from(e))),
+    };
     let (caller, credential) = compat
         .auth
         .authenticate_request(&signed, received_at)
@@ -165,7 +186,6 @@ async fn serve(
             }
             error
         })?;
-    let tls = parts.extensions.get::<TlsConnection>();
     let authenticated = Authenticated {
         mfa_present: credential.mfa_present(),
         caller,
@@ -185,14 +205,18 @@ async fn serve(
         request.extensions_mut().insert(authenticated.clone());
         // The id the answer carries, so the audit trail records the same.
         request.extensions_mut().insert(request_id.clone());
+        request.extensions_mut().insert(anonymous.clone());
         request
     };
     let action = signed.action().unwrap_or_default().to_owned();
-    // The per-account rate limits of the gRPC side, by the Alibaba action's name.
-    compat
-        .rate_limits
-        .check(&authenticated, &action)
-        .map_err(|status| AlibabaError::from_status(&status))?;
+    // The per-account rate limits of the gRPC side, by the Alibaba action's name
+    // (`AssumeRoleWithOIDC` limits the role's account itself).
+    if !ANONYMOUS_ACTIONS.contains(&action.as_str()) {
+        compat
+            .rate_limits
+            .check(&authenticated, &action)
+            .map_err(|status| AlibabaError::from_status(&status))?;
+    }
     let value = alibaba::call(
         &compat.ram,
         &*compat.sts,
@@ -204,6 +228,42 @@ async fn serve(
     .await
     .map_err(|status| AlibabaError::from_status(&status))?;
     Ok((action, value))
+}
+
+/// The actions served unsigned (spec §9.1): their credential is a parameter.
+const ANONYMOUS_ACTIONS: &[&str] = &["AssumeRoleWithOIDC"];
+
+/// An unsigned request: dispatched if it is one of [`ANONYMOUS_ACTIONS`] of STS (`None`
+/// otherwise, and the caller answers `MissingSignature`).
+async fn serve_anonymous(
+    compat: &Compat,
+    parts: &axum::http::request::Parts,
+    headers: &[(&str, &[u8])],
+    body: &[u8],
+    anonymous: Anonymous,
+) -> Result<Option<(String, Value)>, AlibabaError> {
+    let params = tessera_credentials::signature::request_params(
+        parts.uri.query().unwrap_or_default(),
+        headers.iter().copied(),
+        body,
+    )
+    .map_err(|e| refused(&AuthError::from(e)))?;
+    let params = Params::new(params);
+    let (Some(action), Some(version)) = (params.get("Action"), params.get("Version")) else {
+        return Ok(None);
+    };
+    if !ANONYMOUS_ACTIONS.contains(&action) || version != alibaba::STS_VERSION {
+        return Ok(None);
+    }
+    let template = || {
+        let mut request = tonic::Request::new(());
+        request.extensions_mut().insert(anonymous.clone());
+        request
+    };
+    let value = alibaba::call_sts(&*compat.sts, action, &params, template)
+        .await
+        .map_err(|status| AlibabaError::from_status(&status))?;
+    Ok(Some((action.to_owned(), value)))
 }
 
 fn refused(error: &AuthError) -> AlibabaError {

@@ -16,13 +16,17 @@
 //! | `tls_client_ca` | `TESSERA_TLS_CLIENT_CA` | none: no client certificates (PEM CA file; mTLS) |
 //! | `request_timeout_ms` | `TESSERA_REQUEST_TIMEOUT_MS` | 10000 (per RPC; a shorter `grpc-timeout` from the caller wins) |
 //! | `max_concurrent_requests` | `TESSERA_MAX_CONCURRENT_REQUESTS` | 1024 (RPCs in flight; more are shed at once) |
-//! | `rate_limits` (table) | `TESSERA_RATE_LIMITS` (`{AssumeRole=100}`) | `{ AssumeRole = 100 }`: requests per second per account, by operation; `"*"`: every other operation; 0: no limit |
+//! | `rate_limits` (table) | `TESSERA_RATE_LIMITS` (`{AssumeRole=100}`) | `{ AssumeRole = 100, AssumeRoleWithOIDC = 100 }`: requests per second per account (for `AssumeRoleWithOIDC`, the role's account), by operation; `"*"`: every other operation; 0: no limit |
 //! | `log_format` | `TESSERA_LOG_FORMAT` | `text` (or `json`) |
 //! | `log_filter` | `TESSERA_LOG_FILTER` | `info` (a `tracing` filter; `RUST_LOG` wins when set) |
 //! | `otlp_traces` | `TESSERA_OTLP_TRACES` | `auto`: export spans over OTLP/gRPC when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `…_TRACES_ENDPOINT`) is set; `on`, `off` |
 //! | `metrics` | `TESSERA_METRICS` | `true`: Prometheus text at `GET /metrics` on the service port |
 //! | `principal_cache_capacity` | `TESSERA_PRINCIPAL_CACHE_CAPACITY` | 100000 (compiled principals kept in memory; 0: none, every decision loads from the store — for measuring cold decisions) |
 //! | `[audit]` (table) | `TESSERA_AUDIT` (`{sample_allowed=0.01}`) | see [`Audit`]: `enabled = true`, `buffer_capacity = 10000`, `sample_allowed = 0.0`, `retention_days = 90` |
+//! | `oidc_jwks_ttl_seconds` | `TESSERA_OIDC_JWKS_TTL_SECONDS` | 3600: how long an OIDC issuer's fetched keys are used (1–86400) |
+//! | `oidc_fetch_timeout_ms` | `TESSERA_OIDC_FETCH_TIMEOUT_MS` | 5000: one discovery or JWKS fetch (100–60000) |
+//! | `oidc_ca_file` | `TESSERA_OIDC_CA_FILE` | none: issuers without fingerprints are verified against the system's roots; a PEM file adds CAs |
+//! | `oidc_allow_http_issuers` | `TESSERA_OIDC_ALLOW_HTTP_ISSUERS` | `false`: OIDC providers need `https://` issuers (`true` is for tests) |
 //!
 //! Unknown keys (in the file) are rejected, and so are unknown operations in `rate_limits`.
 //! [`Config::redacted_toml`] prints the effective configuration with the secrets redacted
@@ -70,13 +74,18 @@ const ENV_KEYS: &[&str] = &[
     "metrics",
     "principal_cache_capacity",
     "audit",
+    "oidc_jwks_ttl_seconds",
+    "oidc_fetch_timeout_ms",
+    "oidc_ca_file",
+    "oidc_allow_http_issuers",
 ];
 
 /// The most RPCs in flight by default.
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1024;
 /// The default per-RPC timeout.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// `AssumeRole` calls per second per account by default, as Alibaba Cloud allows.
+/// `AssumeRole` (and `AssumeRoleWithOIDC`) calls per second per account by default, as Alibaba
+/// Cloud allows.
 pub const DEFAULT_ASSUME_ROLE_RATE: u32 = 100;
 /// The `rate_limits` key that applies to every operation without its own entry.
 pub const ANY_OPERATION: &str = "*";
@@ -112,6 +121,8 @@ pub struct Config {
     /// Compiled principals kept in memory ([`crate::principals::PrincipalCache`]); 0 keeps
     /// none.
     pub principal_cache_capacity: u64,
+    /// OIDC federation (`AssumeRoleWithOIDC`).
+    pub oidc: OidcSettings,
 }
 
 /// The audit trail (`[audit]`, [`crate::audit`]).
@@ -164,6 +175,36 @@ impl Audit {
     }
 }
 
+/// How OIDC issuers are reached ([`crate::oidc`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcSettings {
+    /// How long an issuer's fetched keys are used; while the issuer is unreachable, cached
+    /// keys keep working until then.
+    pub jwks_ttl: Duration,
+    /// The longest one discovery or JWKS fetch may take.
+    pub fetch_timeout: Duration,
+    /// PEM CA certificates trusted for issuers without fingerprints, besides the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Accept `http://` issuer URLs (tests only: plain HTTP lets anyone on the path forge keys).
+    pub allow_http_issuers: bool,
+}
+
+/// The default [`OidcSettings::jwks_ttl`].
+pub const DEFAULT_OIDC_JWKS_TTL: Duration = Duration::from_secs(3600);
+/// The default [`OidcSettings::fetch_timeout`].
+pub const DEFAULT_OIDC_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Default for OidcSettings {
+    fn default() -> OidcSettings {
+        OidcSettings {
+            jwks_ttl: DEFAULT_OIDC_JWKS_TTL,
+            fetch_timeout: DEFAULT_OIDC_FETCH_TIMEOUT,
+            ca_file: None,
+            allow_http_issuers: false,
+        }
+    }
+}
+
 /// Overload protection ([`crate::layers`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -181,7 +222,10 @@ impl Default for Limits {
         Limits {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
-            rate_limits: BTreeMap::from([("AssumeRole".to_owned(), DEFAULT_ASSUME_ROLE_RATE)]),
+            rate_limits: BTreeMap::from([
+                ("AssumeRole".to_owned(), DEFAULT_ASSUME_ROLE_RATE),
+                ("AssumeRoleWithOIDC".to_owned(), DEFAULT_ASSUME_ROLE_RATE),
+            ]),
         }
     }
 }
@@ -246,6 +290,7 @@ impl Default for Config {
             telemetry: Telemetry::default(),
             audit: Audit::default(),
             principal_cache_capacity: crate::principals::DEFAULT_CAPACITY,
+            oidc: OidcSettings::default(),
         }
     }
 }
@@ -272,6 +317,7 @@ impl fmt::Debug for Config {
             .field("telemetry", &self.telemetry)
             .field("audit", &self.audit)
             .field("principal_cache_capacity", &self.principal_cache_capacity)
+            .field("oidc", &self.oidc)
             .finish()
     }
 }
@@ -416,6 +462,12 @@ struct Raw {
     otlp_traces: OtlpTraces,
     metrics: bool,
     principal_cache_capacity: u64,
+    oidc_jwks_ttl_seconds: u64,
+    oidc_fetch_timeout_ms: u64,
+    #[serde(default)]
+    oidc_ca_file: Option<PathBuf>,
+    oidc_allow_http_issuers: bool,
+    // Tables after the plain keys (TOML prints them last).
     #[serde(default)]
     audit: Audit,
 }
@@ -444,6 +496,10 @@ impl Raw {
             metrics: d.telemetry.metrics,
             principal_cache_capacity: d.principal_cache_capacity,
             audit: d.audit,
+            oidc_jwks_ttl_seconds: d.oidc.jwks_ttl.as_secs(),
+            oidc_fetch_timeout_ms: duration_ms(d.oidc.fetch_timeout),
+            oidc_ca_file: None,
+            oidc_allow_http_issuers: d.oidc.allow_http_issuers,
         }
     }
 }
@@ -546,6 +602,22 @@ impl Config {
                 "log_filter is not a valid tracing filter: {error}"
             )));
         }
+        if !(1..=86_400).contains(&raw.oidc_jwks_ttl_seconds) {
+            return Err(ConfigError::Invalid(
+                "oidc_jwks_ttl_seconds must be between 1 and 86400".into(),
+            ));
+        }
+        if !(100..=60_000).contains(&raw.oidc_fetch_timeout_ms) {
+            return Err(ConfigError::Invalid(
+                "oidc_fetch_timeout_ms must be between 100 and 60000".into(),
+            ));
+        }
+        let oidc = OidcSettings {
+            jwks_ttl: Duration::from_secs(raw.oidc_jwks_ttl_seconds),
+            fetch_timeout: Duration::from_millis(raw.oidc_fetch_timeout_ms),
+            ca_file: given(raw.oidc_ca_file),
+            allow_http_issuers: raw.oidc_allow_http_issuers,
+        };
         let telemetry = Telemetry {
             log_format: raw.log_format,
             log_filter: raw.log_filter,
@@ -567,6 +639,7 @@ impl Config {
             telemetry,
             principal_cache_capacity: raw.principal_cache_capacity,
             audit: raw.audit,
+            oidc,
         })
     }
 
@@ -604,6 +677,10 @@ impl Config {
             metrics: self.telemetry.metrics,
             principal_cache_capacity: self.principal_cache_capacity,
             audit: self.audit.clone(),
+            oidc_jwks_ttl_seconds: self.oidc.jwks_ttl.as_secs(),
+            oidc_fetch_timeout_ms: duration_ms(self.oidc.fetch_timeout),
+            oidc_ca_file: self.oidc.ca_file.clone(),
+            oidc_allow_http_issuers: self.oidc.allow_http_issuers,
         };
         toml::to_string(&raw).map_err(|e| ConfigError::Invalid(format!("cannot print: {e}")))
     }
@@ -736,6 +813,7 @@ mod tests {
             BTreeMap::from([
                 ("*".to_owned(), 50),
                 ("AssumeRole".to_owned(), 100),
+                ("AssumeRoleWithOIDC".to_owned(), 100),
                 ("CreateUser".to_owned(), 5),
             ])
         );
@@ -743,6 +821,33 @@ mod tests {
         assert_eq!(c.telemetry.log_filter, "tessera_server=debug,info");
         assert_eq!(c.telemetry.otlp_traces, OtlpTraces::Off);
         assert!(!c.telemetry.metrics);
+    }
+
+    #[test]
+    fn oidc_settings() {
+        let c = layered("", &Overrides::default()).unwrap();
+        assert_eq!(c.oidc, OidcSettings::default());
+        assert!(!c.oidc.allow_http_issuers);
+        let toml = "oidc_jwks_ttl_seconds = 60\noidc_fetch_timeout_ms = 250\n\
+                    oidc_ca_file = \"/etc/ca.pem\"\noidc_allow_http_issuers = true\n";
+        let c = layered(toml, &Overrides::default()).unwrap();
+        assert_eq!(c.oidc.jwks_ttl, Duration::from_secs(60));
+        assert_eq!(c.oidc.fetch_timeout, Duration::from_millis(250));
+        assert_eq!(c.oidc.ca_file.as_deref(), Some(Path::new("/etc/ca.pem")));
+        assert!(c.oidc.allow_http_issuers);
+        let printed = c.redacted_toml().unwrap();
+        assert!(
+            printed.contains("oidc_allow_http_issuers = true"),
+            "{printed}"
+        );
+        for bad in [
+            "oidc_jwks_ttl_seconds = 0",
+            "oidc_jwks_ttl_seconds = 86401",
+            "oidc_fetch_timeout_ms = 99",
+            "oidc_allow_http_issuers = \"maybe\"",
+        ] {
+            assert!(layered(bad, &Overrides::default()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod config;
 mod error;
 mod http;
 pub mod layers;
+pub mod oidc;
 pub mod operator;
 pub mod principals;
 pub mod ram;
@@ -115,6 +116,8 @@ async fn serve(
     // The audit trail: services record into the sink, a task writes to the store.
     let (audit, audit_task) = audit::start(boot.store.clone(), &config.audit);
     // One instance of each service behind both gRPC and the Alibaba-compatible HTTP API.
+    let oidc =
+        oidc::OidcVerifier::new(&config.oidc).map_err(|e| ServerError::Config(e.to_string()))?;
     let sts_service = Arc::new(
         sts::StsService::new(
             cache.clone(),
@@ -122,7 +125,9 @@ async fn serve(
             boot.sts_keys.clone(),
             boot.sealer.clone(),
         )
-        .with_audit(audit.clone()),
+        .with_audit(audit.clone())
+        .with_oidc(oidc)
+        .with_rate_limits(layers.rate_limits().clone()),
     );
     let sts = tower::Layer::layer(
         &authenticated,
@@ -149,7 +154,8 @@ async fn serve(
     ));
     let ram_service = ram::RamService::new(cache.clone(), boot.sealer.clone())
         .with_feed(watcher.clone())
-        .with_audit(audit.clone());
+        .with_audit(audit.clone())
+        .with_http_issuers(config.oidc.allow_http_issuers);
     let ram = tower::Layer::layer(&authenticated, ram_service.clone().into_server());
     let operator = tower::Layer::layer(
         &authenticated,

@@ -1,5 +1,5 @@
-//! The `tessera.v1.Sts` service: `AssumeRole`, `GetCallerIdentity`, `GetJwks` and the user
-//! `SignIn`.
+//! The `tessera.v1.Sts` service: `AssumeRole`, `GetCallerIdentity`, `GetJwks`, the user
+//! `SignIn` and `AssumeRoleWithOIDC` (its own module, `oidc`).
 //!
 //! # AssumeRole
 //!
@@ -58,6 +58,10 @@ use tonic::{Request, Response, Status};
 
 use crate::audit::AuditSink;
 use crate::audit::record::{Noted, Origin, clip, note, outcome};
+mod oidc;
+
+pub use oidc::Rejection as OidcRejection;
+
 use crate::auth::TOKEN_ISSUER;
 use crate::authorizer::{caller_policies, status};
 use crate::bootstrap::mfa_seed_context;
@@ -99,6 +103,11 @@ pub struct StsService {
     /// (made on first use, with the same parameters as the stored hashes).
     dummy_hash: tokio::sync::OnceCell<String>,
     audit: AuditSink,
+    /// Verifies `AssumeRoleWithOIDC` tokens.
+    oidc: Option<crate::oidc::OidcVerifier>,
+    /// The per-account rate limits, for the unauthenticated `AssumeRoleWithOIDC` (checked
+    /// against the role's account).
+    rate_limits: Option<crate::layers::rate_limit::RateLimitLayer>,
 }
 
 impl StsService {
@@ -122,6 +131,8 @@ impl StsService {
                 .build(),
             dummy_hash: tokio::sync::OnceCell::new(),
             audit: AuditSink::disabled(),
+            oidc: None,
+            rate_limits: None,
         }
     }
 
@@ -129,6 +140,23 @@ impl StsService {
     #[must_use]
     pub fn with_audit(mut self, audit: AuditSink) -> StsService {
         self.audit = audit;
+        self
+    }
+
+    /// Verifies `AssumeRoleWithOIDC` tokens with `verifier` (without one, the operation fails).
+    #[must_use]
+    pub fn with_oidc(mut self, verifier: crate::oidc::OidcVerifier) -> StsService {
+        self.oidc = Some(verifier);
+        self
+    }
+
+    /// Applies `limits` to `AssumeRoleWithOIDC`, by the role's account.
+    #[must_use]
+    pub fn with_rate_limits(
+        mut self,
+        limits: crate::layers::rate_limit::RateLimitLayer,
+    ) -> StsService {
+        self.rate_limits = Some(limits);
         self
     }
 
@@ -374,6 +402,7 @@ impl StsService {
             source_identity: given(&req.source_identity),
             policy: given(&req.policy),
             policy_limits: Limits::default(),
+            federated_claims: &[],
         };
         let grant =
             tessera_iam::assume_role(&auth.caller, &permissions, &role_facts, &params, &facts)
@@ -423,6 +452,26 @@ impl pb::sts_server::Sts for StsService {
         let result = self.assume_role_call(request).await;
         self.audit.finish(audited, &result);
         result
+    }
+
+    async fn assume_role_with_oidc(
+        &self,
+        request: Request<pb::AssumeRoleWithOidcRequest>,
+    ) -> Result<Response<pb::AssumeRoleWithOidcResponse>, Status> {
+        let anonymous = crate::caller::Anonymous::of(&request);
+        match self
+            .assume_role_with_oidc_inner(request.get_ref(), &anonymous)
+            .await
+        {
+            Ok(answer) => {
+                self.record_oidc_exchange(&request, &anonymous, &answer);
+                Ok(Response::new(answer))
+            }
+            Err(rejection) => {
+                self.record_oidc_rejection(&request, &rejection, &anonymous);
+                Err(rejection.status)
+            }
+        }
     }
 
     async fn get_caller_identity(

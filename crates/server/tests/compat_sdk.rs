@@ -14,6 +14,8 @@
 //! SQLite only: the HTTP layer is what is under test here (`compat_http.rs` runs the same
 //! operations on both backends).
 
+#[path = "support/oidc.rs"]
+mod issuer;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -531,5 +533,109 @@ async fn official_sdks_manage_ram_and_assume_roles() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    server.stop().await;
+}
+
+/// `alibabacloud-credentials`' `oidc_role_arn` provider exchanges a token file (as Kubernetes
+/// projects one) with an unsigned `AssumeRoleWithOIDC`, re-reading the file at every refresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_role_arn_provider_obtains_credentials() {
+    use issuer::{Issuer, KeyKind};
+    use tessera_proto::v1 as pb;
+
+    python();
+    let server = TestServer::start_with(Backend::Sqlite, "unused", |c| {
+        c.oidc.allow_http_issuers = true;
+    })
+    .await;
+    let issuer = Issuer::start(KeyKind::Rs256).await;
+    let mut ram = tessera_proto::v1::ram_client::RamClient::new(server.root.clone());
+    let provider_arn = ram
+        .create_oidc_provider(pb::CreateOidcProviderRequest {
+            oidc_provider_name: "cluster".into(),
+            issuer_url: issuer.url.clone(),
+            client_ids: vec!["sts.aliyuncs.com".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .oidc_provider
+        .unwrap()
+        .arn;
+    let trust = json!({
+        "Version": "1",
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"Federated": [provider_arn]},
+            "Condition": {"StringEquals": {
+                "oidc:aud": "sts.aliyuncs.com",
+                "oidc:sub": "system:serviceaccount:apps:web"
+            }}
+        }]
+    });
+    let role_arn = ram
+        .create_role(pb::CreateRoleRequest {
+            role_name: "pod-reader".into(),
+            assume_role_policy_document: trust.to_string(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .role
+        .unwrap()
+        .arn;
+    let now = jiff::Timestamp::now().as_second();
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(
+        &token_file,
+        issuer.token("system:serviceaccount:apps:web", "sts.aliyuncs.com", now),
+    )
+    .unwrap();
+    let mut expired = issuer.claims("system:serviceaccount:apps:web", "sts.aliyuncs.com", now);
+    expired["iat"] = json!(now - 7200);
+    expired["exp"] = json!(now - 3600);
+    let out = run(
+        "oidc_role_arn.py",
+        &[
+            ("TESSERA_ENDPOINT", server.running.addr.to_string()),
+            ("TESSERA_ROLE_ARN", role_arn.clone()),
+            ("TESSERA_OIDC_PROVIDER_ARN", provider_arn.clone()),
+            (
+                "TESSERA_OIDC_TOKEN_FILE",
+                token_file.to_string_lossy().into_owned(),
+            ),
+        ],
+        &json!({"expired_token": issuer.sign(&expired)}),
+    )
+    .await;
+    let cached = &out["cached"];
+    assert!(
+        cached["one"].as_str().unwrap().starts_with("STS."),
+        "{out:#}"
+    );
+    assert_eq!(cached["one"], cached["two"], "{out:#}");
+    assert_eq!(cached["provider_name"], "oidc_role_arn");
+    assert_eq!(cached["identity"]["IdentityType"], "AssumedRoleUser");
+    assert!(
+        cached["identity"]["Arn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":assumed-role/pod-reader/pod-session"),
+        "{out:#}"
+    );
+    let short = &out["short"];
+    assert_ne!(short["first"], short["second"], "{out:#}");
+    let failed = &out["expired"];
+    assert_eq!(failed["raised"], true, "{out:#}");
+    let message = failed["message"].as_str().unwrap();
+    assert!(message.contains("http_code: 403"), "{message}");
+    assert!(
+        message.contains("AuthenticationFail.OIDCToken.Expired"),
+        "{message}"
+    );
     server.stop().await;
 }

@@ -22,6 +22,7 @@ mod accounts;
 mod credentials;
 mod groups;
 mod keys;
+mod oidc_providers;
 mod operator;
 mod policies;
 mod roles;
@@ -37,6 +38,7 @@ pub use accounts::{AccountStore, AccountUsage};
 pub use credentials::CredentialStore;
 pub use groups::GroupStore;
 pub use keys::KeyStore;
+pub use oidc_providers::OidcProviderStore;
 pub use operator::OperatorStore;
 pub use policies::PolicyStore;
 pub use roles::{DEFAULT_MAX_SESSION_DURATION, RoleStore};
@@ -54,6 +56,7 @@ pub trait Store:
     + CredentialStore
     + SystemStore
     + OperatorStore
+    + OidcProviderStore
 {
 }
 
@@ -67,5 +70,6 @@ impl<T> Store for T where
         + CredentialStore
         + SystemStore
         + OperatorStore
+        + OidcProviderStore
 {
 }

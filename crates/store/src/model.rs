@@ -361,6 +361,8 @@ pub enum EntityKind {
     /// A platform-wide `Authorize` grant; the entity is the principal's ARN with its name
     /// lower-cased (`acs:ram::<account>:user/<name key>`), the account the principal's.
     PlatformGrant,
+    /// An OIDC identity provider; the entity is its name key.
+    OidcProvider,
 }
 
 impl EntityKind {
@@ -377,6 +379,7 @@ impl EntityKind {
             EntityKind::SigningKey => "signing_key",
             EntityKind::Token => "token",
             EntityKind::PlatformGrant => "platform_grant",
+            EntityKind::OidcProvider => "oidc_provider",
         }
     }
 
@@ -393,10 +396,49 @@ impl EntityKind {
             EntityKind::SigningKey,
             EntityKind::Token,
             EntityKind::PlatformGrant,
+            EntityKind::OidcProvider,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
     }
+}
+
+/// An OIDC identity provider (`CreateOIDCProvider`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OidcProvider {
+    pub name: String,
+    /// The `iss` of its tokens; discovery is `<issuer_url>/.well-known/openid-configuration`.
+    pub issuer_url: String,
+    /// The audiences accepted (`aud`), in the order given.
+    pub client_ids: Vec<String>,
+    /// SHA-1 fingerprints (lower-case hex) of certificates the issuer's HTTPS chain must
+    /// contain; empty: the chain is verified against the trusted roots.
+    pub fingerprints: Vec<String>,
+    pub description: String,
+    /// How old (`iat`) a token may be, in hours.
+    pub issuance_limit_hours: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewOidcProvider {
+    pub name: String,
+    pub issuer_url: String,
+    pub client_ids: Vec<String>,
+    pub fingerprints: Vec<String>,
+    pub description: Option<String>,
+    /// Defaults to 12 hours.
+    pub issuance_limit_hours: Option<u32>,
+}
+
+/// `UpdateOIDCProvider`: only the fields that are `Some` change (`client_ids` replaces them
+/// all).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OidcProviderUpdate {
+    pub client_ids: Option<Vec<String>>,
+    pub description: Option<String>,
+    pub issuance_limit_hours: Option<u32>,
 }
 
 /// `CreateLoginProfile`: the password already hashed by the caller (an argon2 PHC string); the

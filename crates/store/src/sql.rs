@@ -240,8 +240,8 @@ macro_rules! migrations {
     };
 }
 
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": (1, "initial"), (2, "system_policies"), (3, "operator"), (4, "platform_grants"), (6, "audit_lookup"));
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite": (1, "initial"), (2, "system_policies"), (3, "operator"), (4, "platform_grants"), (6, "audit_lookup"));
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = migrations!("postgres": (1, "initial"), (2, "system_policies"), (3, "operator"), (4, "platform_grants"), (5, "oidc_providers"), (6, "audit_lookup"));
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = migrations!("sqlite": (1, "initial"), (2, "system_policies"), (3, "operator"), (4, "platform_grants"), (5, "oidc_providers"), (6, "audit_lookup"));
 
 /// A write transaction at a fixed revision. Dropping it without [`WriteTx::commit`] rolls back.
 pub(crate) struct WriteTx {

@@ -171,7 +171,16 @@ pub async fn run(
     if !api.actions().contains(&operation) {
         return Err(unknown_operation(api, operation).report(console));
     }
-    let target = session::resolve(&globals).map_err(|p| p.report(console))?;
+    // The token is AssumeRoleWithOIDC's credential: it needs no profile and sends none.
+    let target = if api == Api::Sts && operation == "AssumeRoleWithOIDC" {
+        session::endpoint_only(&globals).map(|endpoint| session::Target {
+            endpoint,
+            identity: session::Identity::Fixed(tessera_client::Credential::Anonymous),
+        })
+    } else {
+        session::resolve(&globals)
+    }
+    .map_err(|p| p.report(console))?;
     let client = target.connect().await.map_err(|p| p.report(console))?;
     let transport = crate::remote::signed(client.channel().clone());
     let request_id = new_request_id();

@@ -1,6 +1,6 @@
 //! A small `tessera.v1.Sts` server for the client's tests: it fails calls on demand, records
-//! what each call carried, and answers AssumeRole with credentials that expire an hour after
-//! its (fake) clock.
+//! what each call carried, and answers AssumeRole and AssumeRoleWithOIDC with credentials that
+//! expire an hour after its (fake) clock.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -59,6 +59,8 @@ pub struct State {
     pub assume_arrived: Notify,
     pub assume_calls: AtomicUsize,
     pub seen: Mutex<Vec<Seen>>,
+    /// The tokens AssumeRoleWithOIDC received, in order.
+    pub oidc_tokens: Mutex<Vec<String>>,
 }
 
 impl State {
@@ -157,6 +159,32 @@ impl Sts for FakeSts {
         Err(Status::internal("unreachable"))
     }
 
+    async fn assume_role_with_oidc(
+        &self,
+        request: Request<pb::AssumeRoleWithOidcRequest>,
+    ) -> Result<Response<pb::AssumeRoleWithOidcResponse>, Status> {
+        record(&self.0, "AssumeRoleWithOIDC", &request);
+        let n = self.0.assume_calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if take_one(&self.0.assume_failures) {
+            return Err(Status::unavailable("ServiceUnavailable: try again"));
+        }
+        let req = request.into_inner();
+        self.0.oidc_tokens.lock().unwrap().push(req.oidc_token);
+        let expiration = self.0.clock.now() + SignedDuration::from_hours(1);
+        Ok(Response::new(pb::AssumeRoleWithOidcResponse {
+            credentials: Some(pb::Credentials {
+                access_key_id: format!("STS.{n}"),
+                access_key_secret: format!("secret-{n}"),
+                security_token: format!("token-{n}"),
+                expiration: Some(prost_types::Timestamp {
+                    seconds: expiration.as_second(),
+                    nanos: 0,
+                }),
+            }),
+            ..Default::default()
+        }))
+    }
+
     async fn sign_in(
         &self,
         request: Request<pb::SignInRequest>,
@@ -183,6 +211,7 @@ pub async fn start(clock: FakeClock) -> (SocketAddr, Arc<State>) {
         assume_arrived: Notify::new(),
         assume_calls: AtomicUsize::new(0),
         seen: Mutex::new(Vec::new()),
+        oidc_tokens: Mutex::new(Vec::new()),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -223,16 +223,7 @@ impl SignedRequest {
         V: AsRef<[u8]>,
     {
         let headers = Headers::new(headers);
-        let query_params = encode::parse_form(query)?;
-        let form_params = if headers.is_form() && !body.is_empty() {
-            let text = std::str::from_utf8(body).map_err(|_| {
-                SignatureError::InvalidParameter("the form body is not valid UTF-8".into())
-            })?;
-            encode::parse_form(text)?
-        } else {
-            Vec::new()
-        };
-        let params = merge(&query_params, form_params)?;
+        let (query_params, params) = collect_params(query, &headers, body)?;
         let authorization = headers.get_str("authorization")?;
         if let Some(auth) = authorization.as_deref().map(str::trim)
             && auth.starts_with("ACS3-")
@@ -473,6 +464,43 @@ impl Headers {
                 && v[..33].eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
         })
     }
+}
+
+/// The parameters of an unsigned request (Alibaba's anonymous operations,
+/// `AssumeRoleWithOIDC`): the query string's, then an `application/x-www-form-urlencoded`
+/// body's, as [`SignedRequest::parse`] reads them; a name given twice is rejected.
+pub fn request_params<I, K, V>(
+    query: &str,
+    headers: I,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, SignatureError>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<[u8]>,
+{
+    collect_params(query, &Headers::new(headers), body).map(|(_, all)| all)
+}
+
+/// The query's parameters, and all parameters (query then form body).
+type Collected = (Vec<(String, String)>, Vec<(String, String)>);
+
+fn collect_params(
+    query: &str,
+    headers: &Headers,
+    body: &[u8],
+) -> Result<Collected, SignatureError> {
+    let query_params = encode::parse_form(query)?;
+    let form_params = if headers.is_form() && !body.is_empty() {
+        let text = std::str::from_utf8(body).map_err(|_| {
+            SignatureError::InvalidParameter("the form body is not valid UTF-8".into())
+        })?;
+        encode::parse_form(text)?
+    } else {
+        Vec::new()
+    };
+    let all = merge(&query_params, form_params)?;
+    Ok((query_params, all))
 }
 
 /// Query parameters followed by form parameters; a name given twice is rejected.

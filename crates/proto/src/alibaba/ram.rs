@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use tessera_iam::oidc::split_list;
+
 use super::{Obj, Ram, empty, operations, wrapped};
 use crate::v1 as pb;
 
@@ -251,6 +253,34 @@ operations! {
         .put("MFADevice", user_mfa_device(r.device.as_ref()))
         .done();
 
+    // OIDC identity providers (IMS 2019-08-15's operations, served with RAM's): `ClientIds` and
+    // `Fingerprints` are comma-separated lists, in requests and answers alike.
+    CreateOIDCProvider => create_oidc_provider |p| pb::CreateOidcProviderRequest {
+        oidc_provider_name: p.required("OIDCProviderName")?,
+        issuer_url: p.required("IssuerUrl")?,
+        client_ids: split_list(&p.text("ClientIds")),
+        fingerprints: split_list(&p.text("Fingerprints")),
+        description: p.text("Description"),
+        issuance_limit_time: p.uint("IssuanceLimitTime")?.unwrap_or(0),
+    } => |r| oidc_answer(&r);
+    GetOIDCProvider => get_oidc_provider |p| oidc_ref(p)? => |r| oidc_answer(&r);
+    UpdateOIDCProvider => update_oidc_provider |p| pb::UpdateOidcProviderRequest {
+        oidc_provider_name: p.required("OIDCProviderName")?,
+        client_ids: p.option("ClientIds").map(|v| pb::StringList { items: split_list(&v) }),
+        new_description: p.option("NewDescription"),
+        issuance_limit_time: p.uint("IssuanceLimitTime")?,
+    } => |r| oidc_answer(&r);
+    DeleteOIDCProvider => delete_oidc_provider |p| oidc_ref(p)? => |_| empty();
+    ListOIDCProviders => list_oidc_providers |p| pb::ListRequest { page: p.page(1000)? } => |r| paged(
+        wrapped("OIDCProviders", "OIDCProvider", r.oidc_providers.iter().map(|x| oidc_provider(Some(x))).collect()),
+        r.is_truncated,
+        &r.marker,
+    );
+    AddClientIdToOIDCProvider => add_client_id_to_oidc_provider |p| oidc_client_id(p)? => |r| oidc_answer(&r);
+    RemoveClientIdFromOIDCProvider => remove_client_id_from_oidc_provider |p| oidc_client_id(p)? => |r| oidc_answer(&r);
+    AddFingerprintToOIDCProvider => add_fingerprint_to_oidc_provider |p| oidc_fingerprint(p)? => |r| oidc_answer(&r);
+    RemoveFingerprintFromOIDCProvider => remove_fingerprint_from_oidc_provider |p| oidc_fingerprint(p)? => |r| oidc_answer(&r);
+
     // The account
     GetAccountSummary => get_account_summary |_p| pb::GetAccountSummaryRequest {} => |r| {
         let summary: serde_json::Map<String, Value> =
@@ -324,6 +354,26 @@ fn attached_to(p: &Params, kind: i32, target: &str) -> Result<pb::ListPoliciesFo
     Ok(pb::ListPoliciesForRequest {
         target_kind: kind,
         target_name: p.required(target)?,
+    })
+}
+
+fn oidc_ref(p: &Params) -> Result<pb::OidcProviderRef> {
+    Ok(pb::OidcProviderRef {
+        oidc_provider_name: p.required("OIDCProviderName")?,
+    })
+}
+
+fn oidc_client_id(p: &Params) -> Result<pb::OidcProviderClientIdRequest> {
+    Ok(pb::OidcProviderClientIdRequest {
+        oidc_provider_name: p.required("OIDCProviderName")?,
+        client_id: p.required("ClientId")?,
+    })
+}
+
+fn oidc_fingerprint(p: &Params) -> Result<pb::OidcProviderFingerprintRequest> {
+    Ok(pb::OidcProviderFingerprintRequest {
+        oidc_provider_name: p.required("OIDCProviderName")?,
+        fingerprint: p.required("Fingerprint")?,
     })
 }
 
@@ -501,5 +551,27 @@ fn user_mfa_device(d: Option<&pb::VirtualMfaDevice>) -> Value {
     Obj::new()
         .put("SerialNumber", d.serial_number.as_str())
         .put("Type", "VMFA")
+        .done()
+}
+
+/// An OIDC provider as IMS answers it: lists comma-joined, `IssuanceLimitTime` in hours.
+fn oidc_provider(o: Option<&pb::OidcProvider>) -> Value {
+    let Some(o) = o else { return super::empty() };
+    Obj::new()
+        .put("OIDCProviderName", o.oidc_provider_name.as_str())
+        .put("Arn", o.arn.as_str())
+        .put("IssuerUrl", o.issuer_url.as_str())
+        .put("ClientIds", o.client_ids.join(","))
+        .put("Fingerprints", o.fingerprints.join(","))
+        .text("Description", &o.description)
+        .put("IssuanceLimitTime", o.issuance_limit_time)
+        .date("CreateDate", o.create_date.as_ref())
+        .date("UpdateDate", o.update_date.as_ref())
+        .done()
+}
+
+fn oidc_answer(r: &pb::OidcProviderResponse) -> Value {
+    Obj::new()
+        .put("OIDCProvider", oidc_provider(r.oidc_provider.as_ref()))
         .done()
 }

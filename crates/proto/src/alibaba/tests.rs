@@ -76,6 +76,7 @@ fake!(Sts {
     get_caller_identity(GetCallerIdentityRequest) -> GetCallerIdentityResponse;
     get_jwks(GetJwksRequest) -> GetJwksResponse;
     sign_in(SignInRequest) -> SignInResponse;
+    assume_role_with_oidc(AssumeRoleWithOidcRequest) -> AssumeRoleWithOidcResponse;
 });
 
 fn plain() -> Request<()> {
@@ -138,6 +139,15 @@ fn everything() -> Params {
         ("AccountAlias", "acme"),
         ("RoleArn", "acs:ram::1234567890123456:role/ops"),
         ("RoleSessionName", "s1"),
+        ("OIDCProviderName", "k8s"),
+        ("IssuerUrl", "https://issuer.example"),
+        ("ClientId", "sts"),
+        ("Fingerprint", "902ef2deeb3c5b13ea4c3d5193629309e231ae55"),
+        (
+            "OIDCProviderArn",
+            "acs:ram::1234567890123456:oidc-provider/k8s",
+        ),
+        ("OIDCToken", "eyJ.x.y"),
     ])
 }
 
@@ -165,6 +175,8 @@ fn every_action_reaches_its_method_with_the_template() {
     methods.sort_unstable();
     methods.dedup();
     assert_eq!(methods.len(), RAM_ACTIONS.len() - 6);
+    assert_eq!(Api::of_action("AssumeRoleWithOIDC"), Some(Api::Sts));
+    assert_eq!(Api::of_action("CreateOIDCProvider"), Some(Api::Ram));
     assert_eq!(Api::of_action("AssumeRole"), Some(Api::Sts));
     assert_eq!(Api::of_action("CreateUser"), Some(Api::Ram));
     assert_eq!(Api::of_action("ChangePassword"), None);
@@ -584,6 +596,152 @@ fn sts_responses_are_alibabas_json() {
         json!({"IdentityType": "RAMUser", "AccountId": "1234567890123456",
             "PrincipalId": "222", "Arn": "acs:ram::1234567890123456:user/alice",
             "UserId": "222"})
+    );
+}
+
+#[test]
+fn oidc_requests_and_responses_are_alibabas() {
+    let fake = Fake::default();
+    let params = Params::new([
+        ("OIDCProviderName", "k8s"),
+        ("IssuerUrl", "https://issuer.example"),
+        ("ClientIds", "sts.aliyuncs.com, web,,web"),
+        ("Fingerprints", "902EF2DEEB3C5B13EA4C3D5193629309E231AE55"),
+        ("IssuanceLimitTime", "6"),
+    ]);
+    run(call_ram(&fake, "CreateOIDCProvider", &params, plain)).unwrap();
+    let (method, message, _) = fake.last();
+    assert_eq!(method, "create_oidc_provider");
+    assert!(
+        message.contains(r#"client_ids: ["sts.aliyuncs.com", "web"]"#),
+        "{message}"
+    );
+    assert!(message.contains("issuance_limit_time: 6"), "{message}");
+    // UpdateOIDCProvider: ClientIds given replaces them all; absent leaves them.
+    run(call_ram(
+        &fake,
+        "UpdateOIDCProvider",
+        &Params::new([("OIDCProviderName", "k8s"), ("ClientIds", "a,b")]),
+        plain,
+    ))
+    .unwrap();
+    assert!(
+        fake.last().1.contains(r#"items: ["a", "b"]"#),
+        "{}",
+        fake.last().1
+    );
+    run(call_ram(
+        &fake,
+        "UpdateOIDCProvider",
+        &Params::new([("OIDCProviderName", "k8s")]),
+        plain,
+    ))
+    .unwrap();
+    assert!(
+        fake.last().1.contains("client_ids: None"),
+        "{}",
+        fake.last().1
+    );
+
+    let provider = pb::OidcProvider {
+        oidc_provider_name: "k8s".into(),
+        arn: "acs:ram::1234567890123456:oidc-provider/k8s".into(),
+        issuer_url: "https://issuer.example".into(),
+        client_ids: vec!["sts.aliyuncs.com".into(), "web".into()],
+        fingerprints: vec!["902ef2deeb3c5b13ea4c3d5193629309e231ae55".into()],
+        description: String::new(),
+        issuance_limit_time: 6,
+        create_date: ts(JAN_23),
+        update_date: ts(JAN_23),
+    };
+    let rendered = json!({
+        "OIDCProviderName": "k8s",
+        "Arn": "acs:ram::1234567890123456:oidc-provider/k8s",
+        "IssuerUrl": "https://issuer.example",
+        "ClientIds": "sts.aliyuncs.com,web",
+        "Fingerprints": "902ef2deeb3c5b13ea4c3d5193629309e231ae55",
+        "IssuanceLimitTime": 6,
+        "CreateDate": "2015-01-23T12:33:18Z",
+        "UpdateDate": "2015-01-23T12:33:18Z",
+    });
+    fake.answer(
+        "get_oidc_provider",
+        pb::OidcProviderResponse {
+            oidc_provider: Some(provider.clone()),
+            revision: 0,
+        },
+    );
+    let answer = run(call_ram(&fake, "GetOIDCProvider", &params, plain)).unwrap();
+    assert_eq!(answer, json!({ "OIDCProvider": rendered.clone() }));
+    fake.answer(
+        "list_oidc_providers",
+        pb::ListOidcProvidersResponse {
+            oidc_providers: vec![provider],
+            is_truncated: false,
+            marker: String::new(),
+        },
+    );
+    let answer = run(call_ram(&fake, "ListOIDCProviders", &params, plain)).unwrap();
+    assert_eq!(
+        answer,
+        json!({"OIDCProviders": {"OIDCProvider": [rendered]}, "IsTruncated": false})
+    );
+
+    fake.answer(
+        "assume_role_with_oidc",
+        pb::AssumeRoleWithOidcResponse {
+            credentials: Some(pb::Credentials {
+                access_key_id: "STS.abc".into(),
+                access_key_secret: "secret".into(),
+                security_token: "token".into(),
+                expiration: ts(JAN_23),
+            }),
+            assumed_role_user: Some(pb::AssumedRoleUser {
+                arn: "acs:ram::1234567890123456:assumed-role/ops/pod".into(),
+                assumed_role_id: "300:pod".into(),
+            }),
+            oidc_token_info: Some(pb::OidcTokenInfo {
+                subject: "system:serviceaccount:ns:sa".into(),
+                issuer: "https://issuer.example".into(),
+                client_ids: vec!["sts.aliyuncs.com".into()],
+                expiration_time: ts(JAN_23),
+                issuance_time: ts(JAN_23 - 60),
+                verification_info: "Success".into(),
+            }),
+        },
+    );
+    let params = Params::new([
+        (
+            "OIDCProviderArn",
+            "acs:ram::1234567890123456:oidc-provider/k8s",
+        ),
+        ("RoleArn", "acs:ram::1234567890123456:role/ops"),
+        ("OIDCToken", "eyJ.x.y"),
+        ("RoleSessionName", "pod"),
+        ("DurationSeconds", "900"),
+    ]);
+    let answer = run(call_sts(&fake, "AssumeRoleWithOIDC", &params, plain)).unwrap();
+    let (_, message, _) = fake.last();
+    assert!(!message.contains("eyJ"), "the token is redacted: {message}");
+    assert!(message.contains("duration_seconds: 900"), "{message}");
+    assert_eq!(
+        answer,
+        json!({
+            "Credentials": {"AccessKeyId": "STS.abc", "AccessKeySecret": "secret",
+                "SecurityToken": "token", "Expiration": "2015-01-23T12:33:18Z"},
+            "AssumedRoleUser": {"Arn": "acs:ram::1234567890123456:assumed-role/ops/pod",
+                "AssumedRoleId": "300:pod"},
+            "OIDCTokenInfo": {"Subject": "system:serviceaccount:ns:sa",
+                "Issuer": "https://issuer.example", "ClientIds": "sts.aliyuncs.com",
+                "ExpirationTime": "2015-01-23T12:33:18Z",
+                "IssuanceTime": "2015-01-23T12:32:18Z", "VerificationInfo": "Success"},
+        })
+    );
+    let missing = Params::new([("RoleArn", "acs:ram::1234567890123456:role/ops")]);
+    assert_error(
+        run(call_sts(&fake, "AssumeRoleWithOIDC", &missing, plain)),
+        tonic::Code::InvalidArgument,
+        "MissingOIDCProviderArn",
     );
 }
 

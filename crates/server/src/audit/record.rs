@@ -103,7 +103,7 @@ impl Origin {
 }
 
 /// The request id the request-id layer (or the HTTP API) gave the request.
-fn request_id<T>(request: &Request<T>) -> String {
+pub fn request_id<T>(request: &Request<T>) -> String {
     request
         .extensions()
         .get::<RequestId>()

@@ -6,7 +6,9 @@
 //!
 //! The layer sits right behind authentication: the account is the authenticated caller's
 //! (shared by its root, users and role sessions); a caller without an account is counted by
-//! its ARN. Unauthenticated calls (`SignIn`) are not limited here. A refusal is
+//! its ARN. Unauthenticated calls (`SignIn`, `AssumeRoleWithOIDC`) are not limited here;
+//! `AssumeRoleWithOIDC` checks the role's account itself ([`RateLimitLayer::check_account`],
+//! the same bucket whether the call came over gRPC or HTTP). A refusal is
 //! `RESOURCE_EXHAUSTED` with `Throttling.User: Request was denied due to user flow control.`,
 //! the `x-tessera-error-code` trailer, and the wait before a retry can pass as `retry-after`
 //! (whole seconds, at least 1) and `grpc-retry-pushback-ms` (gRPC's retry pushback).
@@ -151,6 +153,23 @@ impl RateLimitLayer {
     }
 }
 
+impl RateLimitLayer {
+    /// The limit of `operation` for `account`, for an unauthenticated call that names the
+    /// account it acts in (`AssumeRoleWithOIDC`: the role's).
+    pub fn check_account(
+        &self,
+        account: &tessera_iam::AccountId,
+        operation: &str,
+    ) -> Result<(), tonic::Status> {
+        self.limits
+            .check_key(account.as_str(), operation)
+            .map_err(|wait| {
+                crate::telemetry::metrics::rate_limited(operation.to_owned());
+                throttled(wait)
+            })
+    }
+}
+
 impl Limits {
     /// `Ok` if the request may pass, else how long until it may.
     fn check<B>(&self, request: &http::Request<B>) -> Result<(), Duration> {
@@ -161,17 +180,22 @@ impl Limits {
     }
 
     fn check_caller(&self, auth: &Authenticated, operation: &str) -> Result<(), Duration> {
-        let account = || match auth.caller.account() {
+        let account = match auth.caller.account() {
             Some(account) => account.as_str().to_owned(),
             None => auth.caller.arn(),
         };
+        self.check_key(&account, operation)
+    }
+
+    /// The limit of `operation` for the caller keyed `key` (an account id, or an ARN).
+    fn check_key(&self, key: &str, operation: &str) -> Result<(), Duration> {
         if let Some(configured) = self.by_operation.get(operation) {
             return configured
                 .as_ref()
-                .map_or(Ok(()), |limiter| limiter.check(&account()));
+                .map_or(Ok(()), |limiter| limiter.check(&key.to_owned()));
         }
         match &self.any {
-            Some(limiter) => limiter.check(&format!("{operation} {}", account())),
+            Some(limiter) => limiter.check(&format!("{operation} {key}")),
             None => Ok(()),
         }
     }

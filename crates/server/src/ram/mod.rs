@@ -1,8 +1,9 @@
 //! The `tessera.v1.Ram` service: RAM's management API over gRPC.
 //!
 //! One module per family of operations (users, groups, roles, policies, access keys, console
-//! credentials, the account); each RPC is the function of the same name there, taking the
-//! service and the request, and the `Ram` impl at the bottom only hands requests to them.
+//! credentials, OIDC identity providers, the account); each RPC is the function of the same
+//! name there, taking the service and the request, and the `Ram` impl at the bottom only hands
+//! requests to them.
 //!
 //! Each call:
 //! 1. takes the authenticated caller ([`crate::caller::authenticated`]); a caller without an
@@ -29,6 +30,7 @@ mod access_keys;
 mod account;
 mod console;
 mod groups;
+mod oidc_providers;
 mod policies;
 mod roles;
 mod users;
@@ -56,6 +58,8 @@ pub struct RamService {
     /// This replica's change feed: a write answers once the feed has applied it here.
     feed: Option<FeedWatcher>,
     audit: AuditSink,
+    /// Whether OIDC providers may have `http://` issuers (tests only).
+    allow_http_issuers: bool,
 }
 
 /// How long a write waits for this replica's feed to apply it before answering anyway.
@@ -69,6 +73,7 @@ impl RamService {
             sealer,
             feed: None,
             audit: AuditSink::disabled(),
+            allow_http_issuers: false,
         }
     }
 
@@ -76,6 +81,14 @@ impl RamService {
     #[must_use]
     pub fn with_audit(mut self, audit: AuditSink) -> RamService {
         self.audit = audit;
+        self
+    }
+
+    /// Lets OIDC providers have plain `http://` issuer URLs (the `oidc_allow_http_issuers`
+    /// setting, for tests; production issuers must be `https://`).
+    #[must_use]
+    pub fn with_http_issuers(mut self, allow: bool) -> RamService {
+        self.allow_http_issuers = allow;
         self
     }
 
@@ -246,11 +259,12 @@ macro_rules! revisioned {
 revisioned! {
     writes: UserResponse, GroupResponse, RoleResponse, PolicyResponse, PolicyVersionResponse,
         CreateAccessKeyResponse, AccessKeyResponse, LoginProfileResponse,
-        CreateVirtualMfaDeviceResponse, VirtualMfaDeviceResponse, WriteResult;
+        CreateVirtualMfaDeviceResponse, VirtualMfaDeviceResponse, WriteResult,
+        OidcProviderResponse;
     reads: AccessKeyLastUsedResponse, GetAccountSummaryResponse, ListAccessKeysResponse,
         ListAttachedPoliciesResponse, ListEntitiesForPolicyResponse, ListGroupsResponse,
         ListPoliciesResponse, ListPolicyVersionsResponse, ListRolesResponse, ListUsersResponse,
-        ListVirtualMfaDevicesResponse, SetAccountAliasRequest;
+        ListVirtualMfaDevicesResponse, SetAccountAliasRequest, ListOidcProvidersResponse;
 }
 
 macro_rules! delegate {
@@ -328,4 +342,13 @@ delegate! {
     account::set_account_alias(SetAccountAliasRequest) -> WriteResult;
     account::clear_account_alias(SetAccountAliasRequest) -> WriteResult;
     account::get_account_alias(SetAccountAliasRequest) -> SetAccountAliasRequest;
+    oidc_providers::create_oidc_provider(CreateOidcProviderRequest) -> OidcProviderResponse;
+    oidc_providers::get_oidc_provider(OidcProviderRef) -> OidcProviderResponse;
+    oidc_providers::update_oidc_provider(UpdateOidcProviderRequest) -> OidcProviderResponse;
+    oidc_providers::delete_oidc_provider(OidcProviderRef) -> WriteResult;
+    oidc_providers::list_oidc_providers(ListRequest) -> ListOidcProvidersResponse;
+    oidc_providers::add_client_id_to_oidc_provider(OidcProviderClientIdRequest) -> OidcProviderResponse;
+    oidc_providers::remove_client_id_from_oidc_provider(OidcProviderClientIdRequest) -> OidcProviderResponse;
+    oidc_providers::add_fingerprint_to_oidc_provider(OidcProviderFingerprintRequest) -> OidcProviderResponse;
+    oidc_providers::remove_fingerprint_from_oidc_provider(OidcProviderFingerprintRequest) -> OidcProviderResponse;
 }

@@ -38,6 +38,7 @@ mod credentials;
 mod feed;
 mod groups;
 mod keys;
+mod oidc_providers;
 mod operator;
 mod policies;
 mod roles;
