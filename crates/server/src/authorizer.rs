@@ -593,16 +593,11 @@ impl AuthorizerService {
         let empty = PolicySet::empty();
         let identity = resolved.compiled.as_ref().map_or(&empty, |c| &c.identity);
         let permissions = Permissions::new(identity, resolved.session.as_deref());
-        let mut results = Vec::with_capacity(items.len());
-        let mut matches = Vec::new();
-        for item in items {
-            check_item(item).map_err(err)?;
-            let mut context = item_context(item, &permissions).map_err(err)?;
-            // Only the keys some condition tests: the others cannot change the decision.
-            let wanted = |key: &str| permissions.uses_key(key);
-            resolved
-                .caller
-                .fill_context_where(&facts, &mut context, wanted);
+        // Only the keys some condition tests: the others cannot change the decision.
+        let wanted = |key: &str| permissions.uses_key(key);
+        // Tessera's keys, replacing any an item supplies.
+        let fill = |context: &mut Context| {
+            resolved.caller.fill_context_where(&facts, context, wanted);
             if let Some(arn) = &resolved.principal_arn_override
                 && wanted("acs:PrincipalARN")
             {
@@ -612,7 +607,24 @@ impl AuthorizerService {
                 context.remove("acs:TokenIssueTime");
                 context.remove("sts:SourceIdentity");
             }
-            let request = Request::new(&item.action, &item.resource, &context);
+        };
+        // Built once for the items without context entries (most of a batch).
+        let mut shared = Context::new();
+        fill(&mut shared);
+        let mut results = Vec::with_capacity(items.len());
+        let mut matches = Vec::new();
+        for item in items {
+            check_item(item).map_err(err)?;
+            let own;
+            let context = if item.context.is_empty() {
+                &shared
+            } else {
+                let mut context = item_context(item, &permissions).map_err(err)?;
+                fill(&mut context);
+                own = context;
+                &own
+            };
+            let request = Request::new(&item.action, &item.resource, context);
             let result = if explain {
                 matches.clear();
                 let authorization = tessera_iam::authorize_explained(

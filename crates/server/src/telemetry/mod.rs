@@ -184,13 +184,16 @@ pub fn record_decision(action: &str, decision: tessera_policy::Decision) {
 pub fn record_authorize<'a>(decisions: impl ExactSizeIterator<Item = (&'a str, i32)>) {
     let single = decisions.len() == 1;
     // Tallied first: one counter update per outcome, not per item of a batch.
-    let mut tally: [(&'static str, u64); 3] =
-        [("Allow", 0), ("ExplicitDeny", 0), ("ImplicitDeny", 0)];
+    let mut tally: [(&'static str, u64); 4] = [
+        ("Allow", 0),
+        ("ExplicitDeny", 0),
+        ("ImplicitDeny", 0),
+        ("Unspecified", 0),
+    ];
     for (action, decision) in decisions {
         let name = proto_decision_name(decision);
-        match tally.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, count)) => *count += 1,
-            None => metrics::decisions(name, 1),
+        if let Some((_, count)) = tally.iter_mut().find(|(n, _)| *n == name) {
+            *count += 1;
         }
         if single {
             let span = tracing::Span::current();
