@@ -18,20 +18,23 @@
 //! | `iat` | issued at, Unix seconds | `issued_at` |
 //! | `exp` | expires at, Unix seconds | `expires_at` |
 //! | `jti` | token id (128 random bits, base64url) | `token_id` |
-//! | `ak`  | the STS access key id the token belongs to | `access_key_id` |
+//! | `ak`  | the STS access key id the token belongs to; omitted when it is `STS.` + `jti` (as Tessera issues them) | `access_key_id` |
 //! | `pol` | session policy, inline as compact JSON (omitted when absent) | `session_policy` |
 //!
 //! A token with both role and user claims, or with neither complete, is malformed. A typical
-//! role session token is about 400 bytes (header 52, claims about 270, signature 86 characters).
+//! role session token is about 350 bytes (header 52, claims about 210, signature 86 characters):
+//! it travels on every call, so every byte is paid for many times.
 //!
 //! The header is `{"alg":"EdDSA","kid":"…"}` (no `typ`). Verification checks the signature
 //! with the key named by `kid` (current or retired keys), the algorithm (only `EdDSA`: `none`
 //! and `HS*` are refused before any key is used), the issuer and the expiry against a `now`
 //! passed in, with a small leeway.
 //!
-//! Cryptography is jsonwebtoken's `rust_crypto` provider (ed25519-dalek). Enabling its
-//! `aws_lc_rs` feature as well anywhere in the workspace would leave jsonwebtoken without a
-//! default provider.
+//! Verification is jsonwebtoken's (its `rust_crypto` provider, ed25519-dalek). Signing uses
+//! ed25519-dalek directly with the key parsed once: jsonwebtoken parses the PKCS#8 key and
+//! derives its public key again on every signature, which doubled the cost of `AssumeRole`.
+//! Enabling jsonwebtoken's `aws_lc_rs` feature as well anywhere in the workspace would leave
+//! it without a default provider.
 
 use std::fmt;
 
@@ -40,13 +43,15 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jiff::{SignedDuration, Timestamp};
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use ed25519_dalek::Signer as _;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rand::CryptoRng;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::Secret;
+use crate::sts::STS_ACCESS_KEY_PREFIX;
 
 /// Tokens longer than this are refused without parsing.
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -193,7 +198,8 @@ struct WireClaims {
     iat: i64,
     exp: i64,
     jti: String,
-    ak: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ak: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pol: Option<Box<RawValue>>,
 }
@@ -220,7 +226,8 @@ impl WireClaims {
             iat: c.issued_at.as_second(),
             exp: c.expires_at.as_second(),
             jti: c.token_id.clone(),
-            ak: c.access_key_id.clone(),
+            ak: (c.access_key_id.strip_prefix(STS_ACCESS_KEY_PREFIX) != Some(&c.token_id))
+                .then(|| c.access_key_id.clone()),
             pol,
         };
         match &c.subject {
@@ -274,8 +281,10 @@ impl WireClaims {
             subject,
             issued_at: time(self.iat)?,
             expires_at: time(self.exp)?,
+            access_key_id: self
+                .ak
+                .unwrap_or_else(|| format!("{STS_ACCESS_KEY_PREFIX}{}", self.jti)),
             token_id: self.jti,
-            access_key_id: self.ak,
             session_policy: self.pol.map(|p| p.get().to_owned()),
         })
     }
@@ -368,7 +377,10 @@ impl PublicKey {
 pub struct SigningKey {
     public: PublicKey,
     pkcs8: Secret,
-    encoding: EncodingKey,
+    /// Parsed once (zeroized on drop).
+    signer: ed25519_dalek::SigningKey,
+    /// The JWS header `{"alg":"EdDSA","kid":"…"}`, base64url-encoded once.
+    encoded_header: String,
 }
 
 impl SigningKey {
@@ -389,10 +401,13 @@ impl SigningKey {
         let key = ed25519_dalek::SigningKey::from_pkcs8_der(der.expose())
             .map_err(|_| TokenError::InvalidKey("not an Ed25519 PKCS#8 private key"))?;
         let public = PublicKey::from_bytes(key.verifying_key().as_bytes(), kid)?;
+        let header = serde_json::to_vec(&serde_json::json!({"alg": "EdDSA", "kid": public.kid}))
+            .map_err(|_| TokenError::InvalidKey("the key id does not encode"))?;
         Ok(SigningKey {
             public,
             pkcs8: der.clone(),
-            encoding: EncodingKey::from_ed_der(der.expose()),
+            signer: key,
+            encoded_header: URL_SAFE_NO_PAD.encode(header),
         })
     }
 
@@ -412,11 +427,17 @@ impl SigningKey {
     /// Signs `claims` into a compact JWS.
     pub fn sign(&self, claims: &SessionClaims) -> Result<String, TokenError> {
         let wire = WireClaims::from_claims(claims)?;
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.typ = None;
-        header.kid = Some(self.public.kid.clone());
-        jsonwebtoken::encode(&header, &wire, &self.encoding)
-            .map_err(|_| TokenError::Issue("signing failed"))
+        let payload =
+            serde_json::to_vec(&wire).map_err(|_| TokenError::Issue("the claims do not encode"))?;
+        // `<header>.<payload>.<signature>`, each base64url without padding (RFC 7515 §7.1).
+        let mut token = String::with_capacity(self.encoded_header.len() + payload.len() * 4 / 3 + 90);
+        token.push_str(&self.encoded_header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let signature = self.signer.sign(token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.to_bytes(), &mut token);
+        Ok(token)
     }
 }
 

@@ -219,11 +219,16 @@ impl From<TokenError> for AuthError {
     }
 }
 
+/// An authenticated caller and its credential, shared (a cached session's or certificate's
+/// are handed to every request that presents it).
+pub type Identity = (Arc<Caller>, Arc<Credential>);
+
 /// A security token verified and checked against the store.
 struct VerifiedSession {
     expires_at: Timestamp,
-    caller: Caller,
-    credential: Credential,
+    /// Shared with every request that presents the token (no per-request copies).
+    caller: Arc<Caller>,
+    credential: Arc<Credential>,
     /// [`Authenticator::epoch`] when the load started.
     epoch: u64,
     /// The eviction scopes that cover it: its account, its role or user, its token id.
@@ -259,7 +264,7 @@ impl Eviction<'_> {
 /// A client certificate's principal, looked up.
 struct CertificateEntry {
     account: AccountId,
-    caller: Caller,
+    caller: Arc<Caller>,
 }
 
 /// A looked-up long-term access key.
@@ -391,7 +396,7 @@ impl Authenticator {
             .certificates
             .iter()
             .filter(|(_, entry)| {
-                let user = match &entry.caller {
+                let user = match &*entry.caller {
                     Caller::User { name, .. } => Some(name.as_str()),
                     _ => None,
                 };
@@ -609,9 +614,9 @@ impl Authenticator {
         &self,
         token: &str,
         now: Timestamp,
-    ) -> Result<(Caller, Credential), AuthError> {
+    ) -> Result<Identity, AuthError> {
         let session = self.session(token, now).await?;
-        Ok((session.caller.clone(), session.credential.clone()))
+        Ok((Arc::clone(&session.caller), Arc::clone(&session.credential)))
     }
 
     /// A verified session: from the cache (unless its account changed since it was loaded, or
@@ -653,8 +658,8 @@ impl Authenticator {
         let scopes = [Eviction::Account.scope(account), principal, token];
         let session = Arc::new(VerifiedSession {
             expires_at,
-            caller,
-            credential,
+            caller: Arc::new(caller),
+            credential: Arc::new(credential),
             epoch,
             scopes,
         });
@@ -708,7 +713,7 @@ impl Authenticator {
         headers: &http::HeaderMap,
         message: &[u8],
         now: Timestamp,
-    ) -> Result<(Caller, Credential), AuthError> {
+    ) -> Result<Identity, AuthError> {
         let metadata = headers
             .iter()
             .filter(|(name, _)| *name != http::header::HOST)
@@ -727,7 +732,7 @@ impl Authenticator {
         &self,
         request: &SignedRequest,
         now: Timestamp,
-    ) -> Result<(Caller, Credential), AuthError> {
+    ) -> Result<Identity, AuthError> {
         let key_id = request.access_key_id();
         if is_sts_access_key_id(key_id) {
             let Some(token) = request.security_token() else {
@@ -739,7 +744,7 @@ impl Authenticator {
             request.verify(&self.sts_keys.derive(key_id))?;
             let session = self.session(token, now).await?;
             let matches = matches!(
-                &session.credential,
+                &*session.credential,
                 Credential::SecurityToken { access_key_id, .. } if access_key_id == key_id
             );
             if !matches {
@@ -747,7 +752,7 @@ impl Authenticator {
             }
             self.replay
                 .check_and_remember(key_id, request.nonce(), request.timestamp(), now)?;
-            return Ok((session.caller.clone(), session.credential.clone()));
+            return Ok((Arc::clone(&session.caller), Arc::clone(&session.credential)));
         }
         let entry = self.access_key(key_id).await?;
         request.verify(&entry.secret)?;
@@ -782,7 +787,7 @@ impl Authenticator {
         let credential = Credential::AccessKey {
             access_key_id: key_id.to_owned(),
         };
-        Ok((caller, credential))
+        Ok((Arc::new(caller), Arc::new(credential)))
     }
 
     /// Authenticates the principal a verified client certificate names (an ARN checked by
@@ -790,7 +795,7 @@ impl Authenticator {
     pub async fn authenticate_certificate(
         &self,
         principal_arn: &str,
-    ) -> Result<(Caller, Credential), AuthError> {
+    ) -> Result<Identity, AuthError> {
         let mut loaded = false;
         let entry = self
             .certificates
@@ -806,7 +811,7 @@ impl Authenticator {
         let credential = Credential::ClientCertificate {
             principal_arn: principal_arn.to_owned(),
         };
-        Ok((entry.caller.clone(), credential))
+        Ok((Arc::clone(&entry.caller), Arc::new(credential)))
     }
 
     async fn load_certificate_principal(
@@ -850,7 +855,10 @@ impl Authenticator {
                 Err(e) => return Err(AuthError::store(&e)),
             },
         };
-        Ok(Arc::new(CertificateEntry { account, caller }))
+        Ok(Arc::new(CertificateEntry {
+            account,
+            caller: Arc::new(caller),
+        }))
     }
 
     /// The long-term key `key_id`, from the cache or the store.
@@ -1253,7 +1261,7 @@ mod tests {
         let (caller, credential) = auth.authenticate_bearer(&token, auth.now()).await.unwrap();
         assert_eq!(caller.arn(), format!("acs:ram::{account}:assumed-role/R/s"));
         assert!(matches!(
-            credential,
+            *credential,
             Credential::SecurityToken {
                 session_policy: None,
                 ..

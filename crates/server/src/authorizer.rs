@@ -500,7 +500,7 @@ impl Named {
 /// A resolved subject: who is decided for, with which policies.
 struct Resolved {
     /// Decides root and the own-account rule.
-    caller: Caller,
+    caller: Arc<Caller>,
     compiled: Option<Arc<CompiledPrincipal>>,
     /// The session policy of the caller's own role session (about itself only).
     session: Option<Arc<PolicySet>>,
@@ -590,8 +590,10 @@ impl AuthorizerService {
         };
         facts.source_ip = source_ip;
         facts.secure_transport = subject.secure_transport;
-        let empty = PolicySet::empty();
-        let identity = resolved.compiled.as_ref().map_or(&empty, |c| &c.identity);
+        let identity = resolved
+            .compiled
+            .as_ref()
+            .map_or(no_policies(), |c| &c.identity);
         let permissions = Permissions::new(identity, resolved.session.as_deref());
         // Only the keys some condition tests: the others cannot change the decision.
         let wanted = |key: &str| permissions.uses_key(key);
@@ -732,9 +734,8 @@ impl AuthorizerService {
             }
             return Err(refused());
         }
-        let empty = PolicySet::empty();
         let (own, session) = self.caller_policies(auth).await?;
-        let identity = own.as_ref().map_or(&empty, |c| &c.identity);
+        let identity = own.as_ref().map_or(no_policies(), |c| &c.identity);
         let permissions = Permissions::new(identity, session.as_deref());
         let mut context = Context::new();
         auth.caller
@@ -857,7 +858,7 @@ impl AuthorizerService {
             .principal
             .ok_or_else(Error::internal)?;
         Ok(Resolved {
-            caller: verified.caller.clone(),
+            caller: Arc::clone(&verified.caller),
             compiled,
             session: session_policy(&verified),
             principal_arn_override: None,
@@ -887,9 +888,9 @@ impl AuthorizerService {
         };
         let resolved = match (named, &compiled) {
             (Named::Root(account), _) => Resolved {
-                caller: Caller::Root {
+                caller: Arc::new(Caller::Root {
                     account: account.clone(),
-                },
+                }),
                 compiled: None,
                 session: None,
                 principal_arn_override: None,
@@ -901,7 +902,7 @@ impl AuthorizerService {
                 let caller = user.user_caller().ok_or_else(Error::internal)?;
                 Resolved {
                     principal: principal(caller.arn(), "RAMUser", user.id.clone()),
-                    caller,
+                    caller: Arc::new(caller),
                     compiled: compiled.clone(),
                     session: None,
                     principal_arn_override: None,
@@ -910,14 +911,14 @@ impl AuthorizerService {
                 }
             }
             (Named::Role { .. }, Some(role)) => Resolved {
-                caller: Caller::RoleSession {
+                caller: Arc::new(Caller::RoleSession {
                     account: role.account.clone(),
                     role_id: role.id.clone(),
                     role_name: role.name.clone(),
                     session_name: String::new(),
                     issued_at: auth.received_at,
                     source_identity: None,
-                },
+                }),
                 principal_arn_override: Some(role.arn()),
                 drop_token_keys: true,
                 principal: principal(role.arn(), "Role", role.id.clone()),
@@ -928,19 +929,19 @@ impl AuthorizerService {
             (Named::Session { session, .. }, Some(role)) => {
                 // About itself: the caller's own session (issue time, source identity, session
                 // policy). Otherwise a session known only by name.
-                let (caller, session_policy, drop_token_keys) = match (&auth.caller, about_self) {
-                    (own @ Caller::RoleSession { .. }, true) => {
-                        (own.clone(), session_policy(auth), false)
+                let (caller, session_policy, drop_token_keys) = match (&*auth.caller, about_self) {
+                    (Caller::RoleSession { .. }, true) => {
+                        (Arc::clone(&auth.caller), session_policy(auth), false)
                     }
                     _ => (
-                        Caller::RoleSession {
+                        Arc::new(Caller::RoleSession {
                             account: role.account.clone(),
                             role_id: role.id.clone(),
                             role_name: role.name.clone(),
                             session_name: session.clone(),
                             issued_at: auth.received_at,
                             source_identity: None,
-                        },
+                        }),
                         None,
                         true,
                     ),
@@ -990,9 +991,15 @@ pub(crate) async fn caller_policies(
     Ok((Some(own), session_policy(auth)))
 }
 
+/// The identity policies of a principal without any (root): built once, not per request.
+fn no_policies() -> &'static PolicySet {
+    static NONE: std::sync::LazyLock<PolicySet> = std::sync::LazyLock::new(PolicySet::empty);
+    &NONE
+}
+
 /// The session policy of the caller's security token (compiled by the authentication layer).
 fn session_policy(auth: &Authenticated) -> Option<Arc<PolicySet>> {
-    match &auth.credential {
+    match &*auth.credential {
         Credential::SecurityToken { session_policy, .. } => session_policy.clone(),
         Credential::AccessKey { .. } | Credential::ClientCertificate { .. } => None,
     }

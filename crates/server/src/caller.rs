@@ -46,8 +46,9 @@ impl Credential {
 /// The authenticated caller of one request and the facts of the request that conditions see.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    pub caller: Caller,
-    pub credential: Credential,
+    /// Shared with the authentication caches: cloning an `Authenticated` copies no strings.
+    pub caller: Arc<Caller>,
+    pub credential: Arc<Credential>,
     /// When the server received the request.
     pub received_at: Timestamp,
     /// The connection's peer address (never a forwarded header).
@@ -65,7 +66,7 @@ impl Authenticated {
         facts.secure_transport = self.secure_transport;
         facts.user_agent = self.user_agent.as_deref();
         facts.mfa_present = self.mfa_present;
-        facts.access_key_id = match &self.credential {
+        facts.access_key_id = match &*self.credential {
             Credential::AccessKey { access_key_id }
             | Credential::SecurityToken { access_key_id, .. } => Some(access_key_id),
             Credential::ClientCertificate { .. } => None,

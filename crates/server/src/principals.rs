@@ -141,10 +141,23 @@ pub struct CompiledPrincipal {
     pub identity: PolicySet,
     /// The type of each policy of `identity`, in label order.
     policy_types: Vec<PolicyType>,
+    /// A role's trust side, which `AssumeRole` decides with (`None` for a user).
+    pub trust: Option<RoleTrust>,
     /// The revision of the snapshot the principal was loaded from.
     pub revision: Revision,
     /// Checked against the recent invalidations since insertion (see the module docs).
     verified: AtomicBool,
+}
+
+/// What `AssumeRole` needs of a role besides its id and name, loaded and compiled with its
+/// identity policies (so a cached role is assumed without reading the store).
+#[derive(Debug)]
+pub struct RoleTrust {
+    /// The compiled trust policy; `None` when the stored document does not parse (assuming
+    /// the role then fails closed, while its sessions keep their permissions).
+    pub policy: Option<PolicySet>,
+    /// The longest session `AssumeRole` may grant, in seconds.
+    pub max_session_duration: u32,
 }
 
 impl fmt::Debug for CompiledPrincipal {
@@ -441,18 +454,28 @@ async fn load(store: &SqlStore, key: &PrincipalKey) -> Result<Arc<CompiledPrinci
         PrincipalKind::User => "load_user_principal",
         PrincipalKind::Role => "load_role_principal",
     });
-    let (id, name, policies, revision) = match key.kind {
+    let (id, name, policies, trust, revision) = match key.kind {
         PrincipalKind::User => {
             let (user, revision) = store
                 .load_user_principal(&key.account, &key.name_key)
                 .await?;
-            (user.user.id, user.user.name, user.policies, revision)
+            (user.user.id, user.user.name, user.policies, None, revision)
         }
         PrincipalKind::Role => {
             let (role, revision) = store
                 .load_role_principal(&key.account, &key.name_key)
                 .await?;
-            (role.role.id, role.role.name, role.policies, revision)
+            let trust = RoleTrust {
+                policy: compile_trust(key, &role.role.trust_policy),
+                max_session_duration: role.role.max_session_duration,
+            };
+            (
+                role.role.id,
+                role.role.name,
+                role.policies,
+                Some(trust),
+                revision,
+            )
         }
     };
     drop(timer);
@@ -464,9 +487,25 @@ async fn load(store: &SqlStore, key: &PrincipalKey) -> Result<Arc<CompiledPrinci
         name,
         identity,
         policy_types,
+        trust,
         revision,
         verified: AtomicBool::new(false),
     }))
+}
+
+/// Compiles a role's stored trust policy; `None` (logged) when it does not parse.
+fn compile_trust(key: &PrincipalKey, document: &str) -> Option<PolicySet> {
+    match parse(document, PolicyKind::Trust, &STORED_LIMITS) {
+        Ok(parsed) => Some(PolicySet::new([(
+            PolicyLabel::new("trust"),
+            &parsed.policy,
+        )])),
+        Err(errors) => {
+            tracing::error!(account = %key.account.as_str(), role = %key.name_key, %errors,
+                "a stored trust policy does not parse; assuming the role fails closed");
+            None
+        }
+    }
 }
 
 /// Compiles stored policies; a document that does not parse fails the whole principal closed.

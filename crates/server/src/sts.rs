@@ -39,8 +39,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng as _;
-use tessera_credentials::sts::new_access_key_id;
-use tessera_credentials::token::new_token_id;
+use tessera_credentials::sts::{STS_ACCESS_KEY_PREFIX, new_access_key_id};
 use tessera_credentials::{
     Sealer, Secret, SessionClaims, SessionSubject, StsKeyDerivation, TokenIssuer,
 };
@@ -48,10 +47,10 @@ use tessera_iam::{
     AccountId, AssumeRoleError, AssumeRoleParams, Caller, Error, ErrorKind, RoleArn, RoleFacts,
     names,
 };
-use tessera_policy::{Limits, Permissions, PolicyKind, PolicyLabel, PolicySet};
+use tessera_policy::{Limits, Permissions, PolicySet};
 use tessera_proto::v1 as pb;
 use tessera_store::{
-    AccountStatus, AccountStore as _, CredentialStore as _, LoginSecret, Role, RoleStore as _,
+    AccountStatus, AccountStore as _, CredentialStore as _, LoginSecret,
     SqlStore, SystemStore as _, UserStore as _,
 };
 use tonic::{Request, Response, Status};
@@ -66,7 +65,7 @@ use crate::auth::TOKEN_ISSUER;
 use crate::authorizer::{caller_policies, status};
 use crate::bootstrap::mfa_seed_context;
 use crate::caller::authenticated;
-use crate::principals::PrincipalCache;
+use crate::principals::{CompiledPrincipal, PrincipalCache, PrincipalKey};
 use crate::signing::SigningKeys;
 
 /// How long a user session (`SignIn`) lasts.
@@ -76,14 +75,6 @@ pub const USER_SESSION_SECONDS: i64 = 3600;
 /// (30 s) either side of now, so a step can be replayed for at most 90 s; remembering it for
 /// longer than that is enough to refuse every replay this replica sees.
 const MFA_STEP_MEMORY: Duration = Duration::from_secs(300);
-
-/// Stored trust policies were validated when written; compiling one again must not fail on the
-/// size limits configured now.
-const STORED_LIMITS: Limits = Limits {
-    identity_chars: 1 << 20,
-    session_chars: 1 << 20,
-    trust_chars: 1 << 20,
-};
 
 /// The Sts service. Every method but `SignIn` runs behind [`crate::auth::AuthLayer`].
 #[derive(Debug)]
@@ -164,16 +155,29 @@ impl StsService {
         self.cache.store()
     }
 
-    /// The role `arn` names, if it exists in an active account. Reads the role's account,
-    /// which may not be the caller's: the decision about it is `assume_role`'s.
-    async fn find_role(&self, arn: &RoleArn) -> Result<Option<Role>, Error> {
-        match self.store().get_account(&arn.account).await {
-            Ok(account) if account.status == AccountStatus::Active => {}
-            Ok(_) => return Ok(None),
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e),
+    /// The role `arn` names, if it exists in an active account, from the principal cache
+    /// (its trust policy is compiled with its permissions). The role's account may not be
+    /// the caller's: the decision about it is `assume_role`'s. `account_active` says the
+    /// caller's authentication already found that account active (its own account), which
+    /// saves reading it.
+    async fn find_role(
+        &self,
+        arn: &RoleArn,
+        account_active: bool,
+    ) -> Result<Option<Arc<CompiledPrincipal>>, Error> {
+        if !account_active {
+            match self.store().get_account(&arn.account).await {
+                Ok(account) if account.status == AccountStatus::Active => {}
+                Ok(_) => return Ok(None),
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            }
         }
-        match self.store().get_role(&arn.account, &arn.name).await {
+        match self
+            .cache
+            .get(&PrincipalKey::role(arn.account.clone(), &arn.name))
+            .await
+        {
             Ok(role) => Ok(Some(role)),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
@@ -190,10 +194,12 @@ impl StsService {
         session_policy: Option<String>,
     ) -> Result<pb::Credentials, Error> {
         let key = self.signing.current().await?;
-        let (access_key_id, token_id) = {
-            let mut rng = rand::rng();
-            (new_access_key_id(&mut rng), new_token_id(&mut rng))
-        };
+        let access_key_id = new_access_key_id(&mut rand::rng());
+        // The token id is the key id's random part, so the token need not carry the key id.
+        let token_id = access_key_id
+            .strip_prefix(STS_ACCESS_KEY_PREFIX)
+            .ok_or_else(Error::internal)?
+            .to_owned();
         let secret = self.sts_keys.derive(&access_key_id);
         let access_key_secret = std::str::from_utf8(secret.expose())
             .map_err(|_| Error::internal())?
@@ -378,23 +384,16 @@ impl StsService {
         let permissions = Permissions::new(identity, session.as_deref());
         let facts = auth.facts();
 
-        let Some(role) = self.find_role(&role_arn).await.map_err(err)? else {
+        let own_account = auth.caller.account() == Some(&role_arn.account);
+        let Some(role) = self
+            .find_role(&role_arn, own_account)
+            .await
+            .map_err(err)?
+        else {
             let e = tessera_iam::role_not_found(&auth.caller, &permissions, &role_arn, &facts);
             return Err(refused(&auth.caller, &role_arn, e));
         };
-        let trust = tessera_policy::parse(&role.trust_policy, PolicyKind::Trust, &STORED_LIMITS)
-            .map_err(|errors| {
-                tracing::error!(role = %role_arn, %errors, "a stored trust policy does not parse; failing closed");
-                err(Error::internal())
-            })?;
-        let trust = PolicySet::new([(PolicyLabel::new("trust"), &trust.policy)]);
-        let role_facts = RoleFacts {
-            account: &role_arn.account,
-            id: &role.id,
-            name: &role.name,
-            trust: &trust,
-            max_session_duration: role.max_session_duration,
-        };
+        let role_facts = role_facts(&role_arn, &role).map_err(err)?;
         let params = AssumeRoleParams {
             session_name: &req.role_session_name,
             duration_seconds: Some(req.duration_seconds).filter(|d| *d != 0),
@@ -654,4 +653,20 @@ impl StsService {
             mfa_bind_required: secret.profile.mfa_bind_required,
         }))
     }
+}
+
+/// What `assume_role` decides with about the cached `role`; fails closed (`Internal`) when
+/// its stored trust policy does not parse (logged when it was loaded).
+pub(crate) fn role_facts<'a>(
+    arn: &'a RoleArn,
+    role: &'a CompiledPrincipal,
+) -> Result<RoleFacts<'a>, Error> {
+    let trust = role.trust.as_ref().ok_or_else(Error::internal)?;
+    Ok(RoleFacts {
+        account: &arn.account,
+        id: &role.id,
+        name: &role.name,
+        trust: trust.policy.as_ref().ok_or_else(Error::internal)?,
+        max_session_duration: trust.max_session_duration,
+    })
 }

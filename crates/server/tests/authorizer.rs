@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -89,10 +90,10 @@ macro_rules! both {
 
 fn authenticated(caller: Caller) -> Authenticated {
     Authenticated {
-        caller,
-        credential: Credential::AccessKey {
+        caller: Arc::new(caller),
+        credential: Arc::new(Credential::AccessKey {
             access_key_id: "LTAI5tTestKey".into(),
-        },
+        }),
         received_at: Timestamp::now(),
         source_ip: Some("192.0.2.1".parse().unwrap()),
         secure_transport: true,
@@ -763,7 +764,7 @@ trait UserId {
 
 impl UserId for Authenticated {
     fn caller_user_id(&self) -> String {
-        match &self.caller {
+        match &*self.caller {
             Caller::User { user_id, .. } => user_id.clone(),
             other => panic!("not a user: {other}"),
         }

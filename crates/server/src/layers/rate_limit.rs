@@ -270,12 +270,12 @@ mod tests {
         let mut request = http::Request::builder().uri(path).body(()).unwrap();
         if let Some(account) = account {
             request.extensions_mut().insert(Authenticated {
-                caller: Caller::Root {
+                caller: Arc::new(Caller::Root {
                     account: AccountId::parse(account).unwrap(),
-                },
-                credential: Credential::AccessKey {
+                }),
+                credential: Arc::new(Credential::AccessKey {
                     access_key_id: "LTAIexample".into(),
-                },
+                }),
                 received_at: Timestamp::UNIX_EPOCH,
                 source_ip: None,
                 secure_transport: false,

@@ -27,7 +27,7 @@ fn key_owner<T>(request: &Request<T>, user_name: &str) -> Result<Option<String>,
     if !user_name.is_empty() {
         return Ok(Some(user_name.to_owned()));
     }
-    match &authenticated(request)?.caller {
+    match &*authenticated(request)?.caller {
         Caller::Root { .. } => Ok(None),
         Caller::User { name, .. } => Ok(Some(name.clone())),
         // The operations table refuses these first; kept total for safety.

@@ -26,15 +26,15 @@ use std::net::IpAddr;
 
 use tessera_credentials::SessionSubject;
 use tessera_iam::{
-    AccountId, AssumeRoleParams, Authorization, Caller, Error, ErrorKind, RoleArn, RoleFacts, oidc,
+    AccountId, AssumeRoleParams, Authorization, Caller, Error, ErrorKind, RoleArn, oidc,
 };
-use tessera_policy::{Limits, Permissions, PolicyKind, PolicyLabel, PolicySet};
+use tessera_policy::{Limits, Permissions, PolicySet};
 use tessera_proto::v1 as pb;
 use tessera_store::AuditDecision;
 use tessera_store::{AccountStatus, AccountStore as _, OidcProvider, OidcProviderStore as _};
 use tonic::{Request, Status};
 
-use super::{STORED_LIMITS, StsService, given};
+use super::{StsService, given};
 use crate::audit::record::{Origin, clip, request_id};
 use crate::authorizer::status;
 use crate::caller::Anonymous;
@@ -161,19 +161,15 @@ impl StsService {
         let empty = PolicySet::empty();
         let no_identity = Permissions::new(&empty, None);
         let Some(role) = self
-            .find_role(&role_arn)
+            .find_role(&role_arn, false)
             .await
             .map_err(|e| progress.reject(&e, None))?
         else {
             let e = tessera_iam::role_not_found(&caller, &no_identity, &role_arn, &facts);
             return Err(progress.reject(&e.error, e.authorization));
         };
-        let trust = tessera_policy::parse(&role.trust_policy, PolicyKind::Trust, &STORED_LIMITS)
-            .map_err(|errors| {
-                tracing::error!(role = %role_arn, %errors, "a stored trust policy does not parse; failing closed");
-                progress.reject(&Error::internal(), None)
-            })?;
-        let trust = PolicySet::new([(PolicyLabel::new("trust"), &trust.policy)]);
+        let role_facts =
+            super::role_facts(&role_arn, &role).map_err(|e| progress.reject(&e, None))?;
         let claims = verified.condition_keys();
         let params = AssumeRoleParams {
             session_name: &request.role_session_name,
@@ -187,13 +183,7 @@ impl StsService {
         let grant = tessera_iam::assume_role(
             &caller,
             &no_identity,
-            &RoleFacts {
-                account: &role_arn.account,
-                id: &role.id,
-                name: &role.name,
-                trust: &trust,
-                max_session_duration: role.max_session_duration,
-            },
+            &role_facts,
             &params,
             &facts,
         )
