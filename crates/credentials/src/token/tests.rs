@@ -1,5 +1,6 @@
 use super::*;
 use crate::{MasterKey, Sealer};
+use jsonwebtoken::{EncodingKey, Header};
 
 const ISSUER: &str = "tessera";
 
@@ -79,6 +80,48 @@ fn issue_and_verify_round_trip() {
     );
     assert_eq!(body["exp"], 1_795_326_123_i64);
     assert_eq!(claims.token_id.len(), 22);
+}
+
+#[test]
+fn the_access_key_id_is_left_out_when_the_token_id_names_it() {
+    // As Tessera issues them: the token id is the STS key id's random part.
+    let k = key();
+    let mut claims = typical_claims("STS.NUgYrLnoC37mZZCNnAbe");
+    claims.token_id = "NUgYrLnoC37mZZCNnAbe".into();
+    let token = TokenIssuer::issue(&claims, &k).unwrap();
+    let body = segment_json(&token, 1);
+    assert!(body.get("ak").is_none(), "{body}");
+    let now = at("2026-11-22T05:00:00Z");
+    assert_eq!(verifier(&[&k]).verify(&token, now), Ok(claims.clone()));
+    assert_eq!(
+        verifier(&[&k]).verify_for_access_key(&token, "STS.NUgYrLnoC37mZZCNnAbe", now),
+        Ok(claims.clone())
+    );
+    assert_eq!(
+        verifier(&[&k]).verify_for_access_key(&token, "STS.NUgYrLnoC37mZZCNnAbX", now),
+        Err(TokenError::MismatchWithAccessKey)
+    );
+    // Shorter than the same session with an unrelated token id (which carries `ak`).
+    let other = TokenIssuer::issue(&typical_claims("STS.NUgYrLnoC37mZZCNnAbe"), &k).unwrap();
+    assert!(token.len() + 40 < other.len(), "{} vs {}", token.len(), other.len());
+    assert!(token.len() < 380, "{} bytes", token.len());
+}
+
+#[test]
+fn tokens_signed_here_verify_with_jsonwebtoken_alone() {
+    let k = key();
+    let token = TokenIssuer::issue(&typical_claims("STS.NUgYrLnoC37mZZCNnAbe"), &k).unwrap();
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    let decoded = jsonwebtoken::decode::<serde_json::Value>(
+        &token,
+        &DecodingKey::from_ed_der(k.public_key().as_bytes()),
+        &validation,
+    )
+    .unwrap();
+    assert_eq!(decoded.header.kid.as_deref(), Some(k.kid()));
+    assert_eq!(decoded.claims["rn"], "test-role");
 }
 
 #[test]
