@@ -669,6 +669,10 @@ impl Authenticator {
 
     /// Whether no eviction covering `session` happened since its load started.
     fn is_current(&self, session: &VerifiedSession) -> bool {
+        // No eviction at all since the load began (the common case): nothing to look up.
+        if session.epoch >= self.epoch.load(Ordering::Acquire) {
+            return true;
+        }
         let check = |map: &std::collections::HashMap<String, (u64, Instant)>| {
             session.scopes.iter().all(|scope| {
                 map.get(scope)

@@ -212,7 +212,7 @@ impl Authorizer for AuthorizerService {
                 .iter()
                 .map(|r| (item.action.as_str(), r.decision)),
         );
-        self.answered(&request, auth, &decided, std::slice::from_ref(item));
+        self.answered(&request, auth, &decided, std::slice::from_ref(item), false);
         Ok(Response::new(pb::AuthorizeResponse {
             result: decided.results.into_iter().next(),
             principal: Some(decided.principal),
@@ -243,7 +243,7 @@ impl Authorizer for AuthorizerService {
                 .zip(&decided.results)
                 .map(|(item, r)| (item.action.as_str(), r.decision)),
         );
-        self.answered(&request, auth, &decided, &req.items);
+        self.answered(&request, auth, &decided, &req.items, true);
         Ok(Response::new(decided.into_batch()))
     }
 
@@ -666,13 +666,15 @@ impl AuthorizerService {
     }
 
     /// After an `Authorize`/`BatchAuthorize` answer: audits its denied (and sampled allowed)
-    /// decisions, and counts it as degraded if the database is unreachable.
+    /// decisions (an `Authorize` event each; a batch's in one `BatchAuthorize` event), and
+    /// counts it as degraded if the database is unreachable.
     fn answered<T>(
         &self,
         request: &GrpcRequest<T>,
         auth: &Authenticated,
         decided: &Decided,
         items: &[pb::AuthorizeItem],
+        batch: bool,
     ) {
         if self.feed.as_ref().is_some_and(|f| !f.store_reachable()) {
             crate::telemetry::metrics::authorize_degraded();
@@ -680,36 +682,45 @@ impl AuthorizerService {
         if !self.audit.enabled() {
             return;
         }
-        // Parsed once, and only when some decision is recorded.
-        let mut account = None;
-        for (item, result) in items.iter().zip(&decided.results) {
-            let allowed = result.decision == pb::Decision::Allow as i32;
-            if allowed && !self.audit.sample_allowed() {
-                continue;
-            }
-            if account.is_none() {
-                match tessera_iam::AccountId::parse(&decided.principal.account_id) {
-                    Ok(parsed) => account = Some(parsed),
-                    Err(_) => return,
-                }
-            }
-            let Some(account) = &account else {
-                return;
-            };
-            self.audit.record(record::decision(
-                request,
-                auth,
-                &record::Decision {
-                    account,
+        // Denied items, and allowed ones as sampled.
+        let chosen: Vec<usize> = decided
+            .results
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.decision != pb::Decision::Allow as i32 || self.audit.sample_allowed())
+            .map(|(index, _)| index)
+            .collect();
+        if chosen.is_empty() {
+            return;
+        }
+        let Ok(account) = tessera_iam::AccountId::parse(&decided.principal.account_id) else {
+            return;
+        };
+        let recorded: Vec<(usize, record::Decision<'_>)> = chosen
+            .into_iter()
+            .filter_map(|index| {
+                let (item, result) = (items.get(index)?, decided.results.get(index)?);
+                let d = record::Decision {
+                    account: &account,
                     principal: &decided.principal.arn,
                     action: &item.action,
                     resource: &item.resource,
-                    allowed,
+                    allowed: result.decision == pb::Decision::Allow as i32,
                     decision: crate::telemetry::proto_decision_name(result.decision),
                     reason: &result.reason,
                     source_ip: decided.source_ip,
-                },
-            ));
+                };
+                Some((index, d))
+            })
+            .collect();
+        if batch {
+            if let Some(event) = record::batch_decisions(request, auth, &recorded) {
+                self.audit.record(event);
+            }
+        } else {
+            for (_, d) in &recorded {
+                self.audit.record(record::decision(request, auth, d));
+            }
         }
     }
 

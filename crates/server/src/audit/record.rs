@@ -267,6 +267,53 @@ pub fn decision<T>(request: &Request<T>, asker: &Authenticated, d: &Decision<'_>
     }
 }
 
+/// The one event of a `BatchAuthorize` call that has recorded decisions (`recorded`: the
+/// item's index and decision; at least one): a call is one event however many items it
+/// denies, as every other API call is, so a large batch of denials costs the trail one row.
+/// The action and resource are the first recorded item's; the decision is `Deny` if any
+/// recorded item was denied; `Detail.Items` lists every recorded item.
+pub fn batch_decisions<T>(
+    request: &Request<T>,
+    asker: &Authenticated,
+    recorded: &[(usize, Decision<'_>)],
+) -> Option<AuditEvent> {
+    let (_, first) = recorded.first()?;
+    let items: Vec<serde_json::Value> = recorded
+        .iter()
+        .map(|(index, d)| {
+            serde_json::json!({
+                "Index": index,
+                "Action": clip(d.action),
+                "Resource": clip(d.resource),
+                "Decision": d.decision,
+                "Reason": d.reason,
+            })
+        })
+        .collect();
+    let any_denied = recorded.iter().any(|(_, d)| !d.allowed);
+    Some(AuditEvent {
+        account: first.account.clone(),
+        at: asker.received_at,
+        request_id: request_id(request),
+        principal: clip(first.principal),
+        event_name: "BatchAuthorize".to_owned(),
+        action: clip(first.action),
+        resource: clip(first.resource),
+        decision: if any_denied {
+            AuditDecision::Deny
+        } else {
+            AuditDecision::Allow
+        },
+        error_code: String::new(),
+        source_ip: ip(first.source_ip),
+        detail: serde_json::json!({
+            "Asker": asker.caller.arn(),
+            "Items": items,
+        })
+        .to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
