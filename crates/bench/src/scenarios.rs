@@ -201,6 +201,21 @@ pub fn prepare(name: &str, seeded: &Seeded) -> anyhow::Result<Prepared> {
     Ok(prepared)
 }
 
+/// How many distinct calls `prepared` cycles through, for the scenarios that measure warm
+/// caches (`authorize`, `authorize-signed`, `authorize-arn`, `batch-authorize`): each is made
+/// once before timing, so that the rounds measure what the scenario names and not the first
+/// sight of each subject (which matters at 10,000 accounts). `None` for the others.
+pub fn warm_up_calls(name: &str, prepared: &Prepared) -> Option<usize> {
+    let warm = matches!(
+        name,
+        "authorize" | "authorize-signed" | "authorize-arn" | "batch-authorize"
+    );
+    match prepared {
+        Prepared::Unary { requests, auth, .. } if warm => Some(requests.len().max(auth.len())),
+        _ => None,
+    }
+}
+
 /// One call of `prepared` by `worker` (its `sequence`-th); the decisions it made.
 pub async fn call(
     prepared: &Prepared,

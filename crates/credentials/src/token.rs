@@ -40,10 +40,10 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::Signer as _;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use jiff::{SignedDuration, Timestamp};
 use jsonwebtoken::errors::ErrorKind;
-use ed25519_dalek::Signer as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rand::CryptoRng;
 use serde::{Deserialize, Serialize};
@@ -430,7 +430,8 @@ impl SigningKey {
         let payload =
             serde_json::to_vec(&wire).map_err(|_| TokenError::Issue("the claims do not encode"))?;
         // `<header>.<payload>.<signature>`, each base64url without padding (RFC 7515 §7.1).
-        let mut token = String::with_capacity(self.encoded_header.len() + payload.len() * 4 / 3 + 90);
+        let mut token =
+            String::with_capacity(self.encoded_header.len() + payload.len() * 4 / 3 + 90);
         token.push_str(&self.encoded_header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);

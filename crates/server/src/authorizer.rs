@@ -687,7 +687,9 @@ impl AuthorizerService {
             .results
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.decision != pb::Decision::Allow as i32 || self.audit.sample_allowed())
+            .filter(|(_, r)| {
+                r.decision != pb::Decision::Allow as i32 || self.audit.sample_allowed()
+            })
             .map(|(index, _)| index)
             .collect();
         if chosen.is_empty() {

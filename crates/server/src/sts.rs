@@ -50,8 +50,8 @@ use tessera_iam::{
 use tessera_policy::{Limits, Permissions, PolicySet};
 use tessera_proto::v1 as pb;
 use tessera_store::{
-    AccountStatus, AccountStore as _, CredentialStore as _, LoginSecret,
-    SqlStore, SystemStore as _, UserStore as _,
+    AccountStatus, AccountStore as _, CredentialStore as _, LoginSecret, SqlStore,
+    SystemStore as _, UserStore as _,
 };
 use tonic::{Request, Response, Status};
 
@@ -385,11 +385,7 @@ impl StsService {
         let facts = auth.facts();
 
         let own_account = auth.caller.account() == Some(&role_arn.account);
-        let Some(role) = self
-            .find_role(&role_arn, own_account)
-            .await
-            .map_err(err)?
-        else {
+        let Some(role) = self.find_role(&role_arn, own_account).await.map_err(err)? else {
             let e = tessera_iam::role_not_found(&auth.caller, &permissions, &role_arn, &facts);
             return Err(refused(&auth.caller, &role_arn, e));
         };

@@ -595,9 +595,15 @@ async fn a_batch_is_one_event_listing_its_denied_items() {
     assert_eq!(events.len(), 1, "{events:#?}");
     let event = &events[0];
     assert_eq!(event.decision, "Deny");
-    assert_eq!(event.principal_arn, format!("acs:ram::{account}:user/nobody"));
+    assert_eq!(
+        event.principal_arn,
+        format!("acs:ram::{account}:user/nobody")
+    );
     assert_eq!(event.action, "oss:GetObject");
-    assert_eq!(event.resource, format!("acs:oss:*:{account}:bucket/object-0"));
+    assert_eq!(
+        event.resource,
+        format!("acs:oss:*:{account}:bucket/object-0")
+    );
     let detail: serde_json::Value = serde_json::from_str(&event.detail).unwrap();
     let listed = detail["Items"].as_array().unwrap();
     assert_eq!(listed.len(), 3, "{detail}");

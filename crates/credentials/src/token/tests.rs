@@ -103,7 +103,12 @@ fn the_access_key_id_is_left_out_when_the_token_id_names_it() {
     );
     // Shorter than the same session with an unrelated token id (which carries `ak`).
     let other = TokenIssuer::issue(&typical_claims("STS.NUgYrLnoC37mZZCNnAbe"), &k).unwrap();
-    assert!(token.len() + 40 < other.len(), "{} vs {}", token.len(), other.len());
+    assert!(
+        token.len() + 40 < other.len(),
+        "{} vs {}",
+        token.len(),
+        other.len()
+    );
     assert!(token.len() < 380, "{} bytes", token.len());
 }
 

@@ -7,7 +7,8 @@
 //!   so no request (least of all a decision) is slowed by the store. A full buffer drops the
 //!   event and counts it (`tessera_audit_dropped_total{reason="full"}`, and a warning in the log
 //!   from the writer).
-//! - One writer task ([`start`]) takes what is buffered in batches into
+//! - One writer task ([`start`]) takes what is buffered in batches (gathered for up to
+//!   [`GATHER`]) into
 //!   [`SystemStore::append_audit_events`]; a failing store is retried with backoff for up to
 //!   [`STORE_RETRY`], after which the batch is dropped and counted (`reason="store"`). On
 //!   shutdown it stops taking new events and writes what is buffered ([`AuditTask::finish`]).
@@ -34,6 +35,10 @@ use crate::telemetry::metrics;
 
 /// Events per store write.
 const BATCH: usize = 256;
+/// How long the writer gathers events after the first of a batch: under load one transaction
+/// per window instead of one per event or two (each commit costs the database more than
+/// the rows it writes); an event is stored at most this much later.
+const GATHER: Duration = Duration::from_millis(50);
 /// How long the writer retries a failing store before dropping a batch.
 pub const STORE_RETRY: Duration = Duration::from_secs(10);
 /// How often old events are pruned.
@@ -161,6 +166,15 @@ async fn write(
             n = events.recv_many(&mut batch, BATCH) => {
                 if n == 0 {
                     break;
+                }
+                let deadline = tokio::time::Instant::now() + GATHER;
+                while batch.len() < BATCH {
+                    let room = BATCH - batch.len();
+                    let more = events.recv_many(&mut batch, room);
+                    match tokio::time::timeout_at(deadline, more).await {
+                        Ok(n) if n > 0 => {}
+                        _ => break,
+                    }
                 }
                 report_drops(&inner);
                 store_batch(&store, &mut batch).await;

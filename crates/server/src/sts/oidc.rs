@@ -180,14 +180,8 @@ impl StsService {
             policy_limits: Limits::default(),
             federated_claims: &claims,
         };
-        let grant = tessera_iam::assume_role(
-            &caller,
-            &no_identity,
-            &role_facts,
-            &params,
-            &facts,
-        )
-        .map_err(|e| progress.reject(&e.error, e.authorization))?;
+        let grant = tessera_iam::assume_role(&caller, &no_identity, &role_facts, &params, &facts)
+            .map_err(|e| progress.reject(&e.error, e.authorization))?;
 
         let credentials = self
             .issue(
