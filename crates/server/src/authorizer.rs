@@ -1049,6 +1049,10 @@ impl PlatformGrants {
         }
         use tessera_store::OperatorStore as _;
         let arn = caller.arn();
+        // The cached answer without building the store's query future first.
+        if let Some(allowed) = self.cache.get(&arn).await {
+            return Ok(allowed);
+        }
         self.cache
             .try_get_with_by_ref(&arn, self.store.has_platform_authorize(&arn))
             .await
