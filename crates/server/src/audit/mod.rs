@@ -33,11 +33,11 @@ pub use lookup::AuditService;
 use crate::config::Audit as Settings;
 use crate::telemetry::metrics;
 
-/// Events per store write.
-const BATCH: usize = 256;
-/// How long the writer gathers events after the first of a batch: under load one transaction
-/// per window instead of one per event or two (each commit costs the database more than
-/// the rows it writes); an event is stored at most this much later.
+/// Events per store write (one transaction).
+const BATCH: usize = 1024;
+/// How long the writer, once caught up, waits after an event for more: one transaction per
+/// window instead of one per event or two (each commit costs the database more than the rows
+/// it writes); an event is stored at most this much later (a backlog is written at once).
 const GATHER: Duration = Duration::from_millis(50);
 /// How long the writer retries a failing store before dropping a batch.
 pub const STORE_RETRY: Duration = Duration::from_secs(10);
@@ -167,13 +167,15 @@ async fn write(
                 if n == 0 {
                     break;
                 }
-                let deadline = tokio::time::Instant::now() + GATHER;
-                while batch.len() < BATCH {
-                    let room = BATCH - batch.len();
-                    let more = events.recv_many(&mut batch, room);
-                    match tokio::time::timeout_at(deadline, more).await {
-                        Ok(n) if n > 0 => {}
-                        _ => break,
+                if batch.len() < BATCH && events.is_empty() {
+                    // Caught up: let the window fill (asleep, not woken by every event),
+                    // then take what arrived. With a backlog, write at once.
+                    tokio::time::sleep(GATHER).await;
+                    while batch.len() < BATCH {
+                        match events.try_recv() {
+                            Ok(event) => batch.push(event),
+                            Err(_) => break,
+                        }
                     }
                 }
                 report_drops(&inner);
