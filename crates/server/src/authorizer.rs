@@ -590,10 +590,7 @@ impl AuthorizerService {
         };
         facts.source_ip = source_ip;
         facts.secure_transport = subject.secure_transport;
-        let identity = resolved
-            .compiled
-            .as_ref()
-            .map_or(no_policies(), |c| &c.identity);
+        let identity = identity_policies(resolved.compiled.as_ref());
         let permissions = Permissions::new(identity, resolved.session.as_deref());
         // Only the keys some condition tests: the others cannot change the decision.
         let wanted = |key: &str| permissions.uses_key(key);
@@ -683,14 +680,14 @@ impl AuthorizerService {
             return;
         }
         // Denied items, and allowed ones as sampled.
-        let chosen: Vec<usize> = decided
-            .results
+        let chosen: Vec<(usize, &pb::AuthorizeItem, &pb::AuthorizeResult)> = items
             .iter()
+            .zip(&decided.results)
             .enumerate()
-            .filter(|(_, r)| {
+            .filter(|(_, (_, r))| {
                 r.decision != pb::Decision::Allow as i32 || self.audit.sample_allowed()
             })
-            .map(|(index, _)| index)
+            .map(|(index, (item, result))| (index, item, result))
             .collect();
         if chosen.is_empty() {
             return;
@@ -700,8 +697,7 @@ impl AuthorizerService {
         };
         let recorded: Vec<(usize, record::Decision<'_>)> = chosen
             .into_iter()
-            .filter_map(|index| {
-                let (item, result) = (items.get(index)?, decided.results.get(index)?);
+            .map(|(index, item, result)| {
                 let d = record::Decision {
                     account: &account,
                     principal: &decided.principal.arn,
@@ -712,7 +708,7 @@ impl AuthorizerService {
                     reason: &result.reason,
                     source_ip: decided.source_ip,
                 };
-                Some((index, d))
+                (index, d)
             })
             .collect();
         if batch {
@@ -748,7 +744,7 @@ impl AuthorizerService {
             return Err(refused());
         }
         let (own, session) = self.caller_policies(auth).await?;
-        let identity = own.as_ref().map_or(no_policies(), |c| &c.identity);
+        let identity = identity_policies(own.as_ref());
         let permissions = Permissions::new(identity, session.as_deref());
         let mut context = Context::new();
         auth.caller
@@ -1004,10 +1000,11 @@ pub(crate) async fn caller_policies(
     Ok((Some(own), session_policy(auth)))
 }
 
-/// The identity policies of a principal without any (root): built once, not per request.
-fn no_policies() -> &'static PolicySet {
+/// The identity policies of `own` (see [`caller_policies`]), or none for a principal without
+/// stored policies (root): that empty set is built once, not per request.
+pub(crate) fn identity_policies(own: Option<&Arc<CompiledPrincipal>>) -> &PolicySet {
     static NONE: std::sync::LazyLock<PolicySet> = std::sync::LazyLock::new(PolicySet::empty);
-    &NONE
+    own.map_or(&NONE, |c| &c.identity)
 }
 
 /// The session policy of the caller's security token (compiled by the authentication layer).
@@ -1049,12 +1046,11 @@ impl PlatformGrants {
         }
         use tessera_store::OperatorStore as _;
         let arn = caller.arn();
-        // The cached answer without building the store's query future first.
-        if let Some(allowed) = self.cache.get(&arn).await {
-            return Ok(allowed);
-        }
+        // The store's query is built only on a miss (not boxed on every call).
         self.cache
-            .try_get_with_by_ref(&arn, self.store.has_platform_authorize(&arn))
+            .try_get_with_by_ref(&arn, async {
+                self.store.has_platform_authorize(&arn).await
+            })
             .await
             .map_err(|e| (*e).clone())
     }

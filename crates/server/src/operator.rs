@@ -32,7 +32,7 @@ use tessera_credentials::Sealer;
 use tessera_credentials::sts::new_long_term_access_key;
 use tessera_credentials::token::SigningKey;
 use tessera_iam::{AccountId, Error, QuotaName, Target, authorize_operation};
-use tessera_policy::{Permissions, PolicySet};
+use tessera_policy::Permissions;
 use tessera_proto::v1 as pb;
 use tessera_proto::v1::operator_server::{Operator, OperatorServer};
 use tessera_store::{
@@ -107,8 +107,7 @@ impl OperatorService {
             note(request, || Noted::operation(row, &auth.caller, target));
         }
         let (own, session) = caller_policies(&self.cache, auth).await.map_err(err)?;
-        let empty = PolicySet::empty();
-        let identity = own.as_ref().map_or(&empty, |c| &c.identity);
+        let identity = crate::authorizer::identity_policies(own.as_ref());
         let permissions = Permissions::new(identity, session.as_deref());
         let context = auth.caller.context(&auth.facts());
         authorize_operation(row, &auth.caller, &permissions, target, &context)

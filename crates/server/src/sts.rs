@@ -47,7 +47,7 @@ use tessera_iam::{
     AccountId, AssumeRoleError, AssumeRoleParams, Caller, Error, ErrorKind, RoleArn, RoleFacts,
     names,
 };
-use tessera_policy::{Limits, Permissions, PolicySet};
+use tessera_policy::{Limits, Permissions};
 use tessera_proto::v1 as pb;
 use tessera_store::{
     AccountStatus, AccountStore as _, CredentialStore as _, LoginSecret, SqlStore,
@@ -379,8 +379,7 @@ impl StsService {
         }
         let role_arn = RoleArn::parse(&req.role_arn).map_err(err)?;
         let (own, session) = caller_policies(&self.cache, auth).await.map_err(err)?;
-        let empty = PolicySet::empty();
-        let identity = own.as_ref().map_or(&empty, |c| &c.identity);
+        let identity = crate::authorizer::identity_policies(own.as_ref());
         let permissions = Permissions::new(identity, session.as_deref());
         let facts = auth.facts();
 

@@ -11,7 +11,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tessera_iam::{Error, Target, authorize_operation};
-use tessera_policy::{Permissions, PolicySet};
+use tessera_policy::Permissions;
 use tessera_proto::v1 as pb;
 use tessera_proto::v1::audit_server::{Audit, AuditServer};
 use tessera_store::{AuditEvent, AuditOrder, AuditQuery, SystemStore as _};
@@ -60,8 +60,7 @@ impl Audit for AuditService {
             err(Error::internal())
         })?;
         let (own, session) = caller_policies(&self.cache, auth).await.map_err(err)?;
-        let empty = PolicySet::empty();
-        let identity = own.as_ref().map_or(&empty, |c| &c.identity);
+        let identity = crate::authorizer::identity_policies(own.as_ref());
         let permissions = Permissions::new(identity, session.as_deref());
         let context = auth.caller.context(&auth.facts());
         authorize_operation(

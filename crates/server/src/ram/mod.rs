@@ -37,7 +37,7 @@ mod users;
 
 use tessera_credentials::Sealer;
 use tessera_iam::{AccountId, Error, Target, authorize_operation};
-use tessera_policy::{Permissions, PolicySet};
+use tessera_policy::Permissions;
 use tessera_proto::v1 as pb;
 use tessera_proto::v1::ram_server::{Ram, RamServer};
 use tessera_store::{FeedWatcher, Revision};
@@ -143,8 +143,7 @@ impl RamService {
             note(request, || Noted::operation(row, &auth.caller, target));
         }
         let (own, session) = caller_policies(&self.cache, auth).await.map_err(err)?;
-        let empty = PolicySet::empty();
-        let identity = own.as_ref().map_or(&empty, |c| &c.identity);
+        let identity = crate::authorizer::identity_policies(own.as_ref());
         let permissions = Permissions::new(identity, session.as_deref());
         let context = auth.caller.context(&auth.facts());
         authorize_operation(row, &auth.caller, &permissions, target, &context)

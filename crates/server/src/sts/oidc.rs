@@ -28,7 +28,7 @@ use tessera_credentials::SessionSubject;
 use tessera_iam::{
     AccountId, AssumeRoleParams, Authorization, Caller, Error, ErrorKind, RoleArn, oidc,
 };
-use tessera_policy::{Limits, Permissions, PolicySet};
+use tessera_policy::{Limits, Permissions};
 use tessera_proto::v1 as pb;
 use tessera_store::AuditDecision;
 use tessera_store::{AccountStatus, AccountStore as _, OidcProvider, OidcProviderStore as _};
@@ -158,8 +158,7 @@ impl StsService {
             provider: oidc::provider_arn(&provider_arn.account, &provider.name),
         };
         let facts = anonymous.facts();
-        let empty = PolicySet::empty();
-        let no_identity = Permissions::new(&empty, None);
+        let no_identity = Permissions::new(crate::authorizer::identity_policies(None), None);
         let Some(role) = self
             .find_role(&role_arn, false)
             .await
