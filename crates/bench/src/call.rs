@@ -1,20 +1,24 @@
-//! Unary calls as the bench makes them: a message encoded once, then per call either signed
-//! (ACS3-HMAC-SHA256 over gRPC metadata with a fresh nonce, as `docs/grpc-authentication.md`
-//! specifies) or sent with a bearer token. A pass-through codec sends the pre-encoded bytes, so
-//! the client spends nothing on re-encoding and the signature covers exactly what is sent.
+//! Unary calls as the bench makes them: a message encoded once (in its gRPC frame), then per
+//! call either signed (ACS3-HMAC-SHA256 over gRPC metadata with a fresh nonce, as
+//! `docs/grpc-authentication.md` specifies), sent with a bearer token, or sent as is.
+//!
+//! Each request goes out as Tessera's client SDK sends it (`tessera-client` buffers the message
+//! to sign it): HEADERS and one DATA frame that ends the stream. tonic's generated clients
+//! stream the message and end the stream with a second, empty DATA frame; h2 writes a DATA
+//! payload over 256 bytes straight from the message instead of copying it into its buffer, so
+//! that ending frame costs a second socket write for every request carrying a security token
+//! (see `docs/benchmarks.md`). Every scenario, `health` included, goes through this one path.
 
-use std::marker::PhantomData;
 use std::str::FromStr as _;
 
-use prost::bytes::{Buf as _, BufMut as _, Bytes};
+use http_body_util::{BodyExt as _, Full};
+use prost::bytes::{Buf as _, BufMut as _, Bytes, BytesMut};
 use tessera_credentials::Secret;
 use tessera_credentials::signature::{new_nonce, sign_grpc};
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::codegen::http::uri::PathAndQuery;
-use tonic::metadata::{AsciiMetadataValue, MetadataKey, MetadataValue};
+use tonic::Status;
+use tonic::codegen::http;
 use tonic::transport::Channel;
-use tonic::{Request, Status};
-
+use tower::ServiceExt as _;
 /// A long-term or STS access key.
 #[derive(Clone)]
 pub struct Key {
@@ -34,114 +38,120 @@ impl std::fmt::Debug for Key {
 /// How a call proves who makes it.
 #[derive(Debug, Clone)]
 pub enum Auth {
+    /// Nothing (health checks).
+    Anonymous,
     Signed(Key),
     /// `authorization: Bearer <token>`, prepared once.
-    Bearer(AsciiMetadataValue),
+    Bearer(http::HeaderValue),
 }
 
 impl Auth {
     pub fn bearer(token: &str) -> anyhow::Result<Auth> {
-        Ok(Auth::Bearer(AsciiMetadataValue::try_from(format!(
+        Ok(Auth::Bearer(http::HeaderValue::try_from(format!(
             "Bearer {token}"
         ))?))
     }
 }
 
+/// The length of a gRPC message frame's prefix: the compression flag and the length.
+const FRAME_PREFIX: usize = 5;
+
+/// A request message encoded once, in its gRPC frame.
+#[derive(Debug, Clone)]
+pub struct Encoded(Bytes);
+
+impl Encoded {
+    /// The message without its frame (what a signature hashes).
+    fn message(&self) -> &[u8] {
+        &self.0[FRAME_PREFIX..]
+    }
+}
+
+/// Encodes `message` once, framed.
+pub fn encode(message: &impl prost::Message) -> Encoded {
+    let len = message.encoded_len();
+    let mut framed = BytesMut::with_capacity(FRAME_PREFIX + len);
+    framed.put_u8(0);
+    framed.put_u32(u32::try_from(len).unwrap_or(u32::MAX));
+    // Cannot fail: the buffer was sized for the message.
+    let _ = message.encode(&mut framed);
+    Encoded(framed.freeze())
+}
+
 /// Calls `path` with the encoded `message`, authenticated by `auth`; `authority` is what the
 /// channel sends as `:authority` (`host:port`).
-pub async fn unary<R: prost::Message + Default + Send + 'static>(
+pub async fn unary<R: prost::Message + Default>(
     channel: Channel,
     authority: &str,
     path: &'static str,
-    message: Bytes,
+    message: Encoded,
     auth: &Auth,
 ) -> Result<R, Status> {
-    let mut request = Request::new(message.clone());
+    let internal = |e: &dyn std::fmt::Display| Status::internal(e.to_string());
+    let mut request = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(path)
+        .header(http::header::CONTENT_TYPE, "application/grpc")
+        .header(http::header::TE, "trailers")
+        .body(tonic::body::Body::new(Full::new(message.0.clone())))
+        .map_err(|e| internal(&e))?;
     match auth {
+        Auth::Anonymous => {}
         Auth::Bearer(value) => {
             request
-                .metadata_mut()
-                .insert("authorization", value.clone());
+                .headers_mut()
+                .insert(http::header::AUTHORIZATION, value.clone());
         }
         Auth::Signed(key) => {
             let metadata = sign_grpc(
                 path,
                 authority,
-                &message,
+                message.message(),
                 &key.id,
                 &key.secret,
                 key.security_token.as_deref(),
                 jiff::Timestamp::now(),
                 &new_nonce(&mut rand::rng()),
             )
-            .map_err(|e| Status::internal(e.to_string()))?;
+            .map_err(|e| internal(&e))?;
             for (name, value) in metadata {
-                let name =
-                    MetadataKey::from_str(&name).map_err(|e| Status::internal(e.to_string()))?;
-                let value = MetadataValue::try_from(value.as_str())
-                    .map_err(|e| Status::internal(e.to_string()))?;
-                request.metadata_mut().insert(name, value);
+                let name = http::HeaderName::from_str(&name).map_err(|e| internal(&e))?;
+                let value = http::HeaderValue::try_from(value).map_err(|e| internal(&e))?;
+                request.headers_mut().insert(name, value);
             }
         }
     }
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready()
+    let response = channel
+        .oneshot(request)
         .await
         .map_err(|e| Status::unavailable(e.to_string()))?;
-    grpc.unary(
-        request,
-        PathAndQuery::from_static(path),
-        PassThrough::<R>(PhantomData),
-    )
-    .await
-    .map(tonic::Response::into_inner)
-}
-
-/// Encodes `message` once.
-pub fn encode(message: &impl prost::Message) -> Bytes {
-    Bytes::from(message.encode_to_vec())
-}
-
-/// Sends `Bytes` as the message; decodes the answer as `R`.
-struct PassThrough<R>(PhantomData<R>);
-
-struct BytesEncoder;
-
-struct ProstDecoder<R>(PhantomData<R>);
-
-impl<R: prost::Message + Default + Send + 'static> Codec for PassThrough<R> {
-    type Encode = Bytes;
-    type Decode = R;
-    type Encoder = BytesEncoder;
-    type Decoder = ProstDecoder<R>;
-
-    fn encoder(&mut self) -> BytesEncoder {
-        BytesEncoder
+    // A refusal may come as headers only (no message, no trailers).
+    if let Some(status) = Status::from_header_map(response.headers())
+        && status.code() != tonic::Code::Ok
+    {
+        return Err(status);
     }
-
-    fn decoder(&mut self) -> ProstDecoder<R> {
-        ProstDecoder(PhantomData)
+    let collected = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    let trailers = collected.trailers().cloned().unwrap_or_default();
+    let status = Status::from_header_map(&trailers)
+        .ok_or_else(|| Status::internal("the answer carries no grpc-status"))?;
+    if status.code() != tonic::Code::Ok {
+        return Err(status);
     }
-}
-
-impl Encoder for BytesEncoder {
-    type Item = Bytes;
-    type Error = Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(&item);
-        Ok(())
+    let mut body = collected.to_bytes();
+    if body.len() < FRAME_PREFIX || body[0] != 0 {
+        return Err(Status::internal(
+            "the answer is not one uncompressed message",
+        ));
     }
-}
-
-impl<R: prost::Message + Default> Decoder for ProstDecoder<R> {
-    type Item = R;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<R>, Status> {
-        let bytes = src.copy_to_bytes(src.remaining());
-        R::decode(bytes)
-            .map(Some)
-            .map_err(|e| Status::internal(e.to_string()))
+    body.advance(1);
+    let len = body.get_u32() as usize;
+    if body.len() != len {
+        return Err(Status::internal("the answer is not one whole message"));
     }
+    R::decode(body).map_err(|e| internal(&e))
 }

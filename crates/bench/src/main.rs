@@ -29,6 +29,10 @@ use tessera_credentials::Secret;
 use crate::call::Key;
 use crate::seed::{Scale, Target};
 
+/// The same allocator as `tesserad`'s, for the server `--spawn` runs in this process.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Load generator for tesserad.
 #[derive(Debug, Parser)]
 #[command(name = "tessera-bench", version)]
@@ -86,11 +90,13 @@ struct Args {
     /// Tenants seeded concurrently.
     #[arg(long, default_value_t = 8)]
     seed_parallelism: usize,
-    /// With `--spawn`: the server's worker threads.
-    #[arg(long, default_value_t = 2)]
+    /// With `--spawn`: the server's worker threads. One each for server and load generator
+    /// on a 2-core machine: with two each, four busy threads contend for two cores and every
+    /// scenario loses about a quarter of its rate to the switching (docs/benchmarks.md).
+    #[arg(long, default_value_t = 1)]
     server_threads: usize,
     /// The load generator's worker threads.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 1)]
     client_threads: usize,
 }
 

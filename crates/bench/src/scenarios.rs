@@ -13,11 +13,10 @@
 
 use std::sync::Arc;
 
-use prost::bytes::Bytes;
 use tessera_proto::v1 as pb;
 use tonic::transport::Channel;
 
-use crate::call::{Auth, encode, unary};
+use crate::call::{Auth, Encoded, encode, unary};
 use crate::seed::{ASSUME_ROLE, ATTACH_POLICY, CREATE_USER, Seeded};
 
 pub const NAMES: &[&str] = &[
@@ -31,6 +30,7 @@ pub const NAMES: &[&str] = &[
     "admin-write",
 ];
 
+pub const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
 pub const AUTHORIZE: &str = "/tessera.v1.Authorizer/Authorize";
 /// The scenario that runs against the uncached server.
 pub const AUTHORIZE_COLD: &str = "authorize-cold";
@@ -39,11 +39,12 @@ pub const BATCH_ITEMS: usize = 100;
 
 /// A scenario ready to run: everything each call needs, prepared once.
 pub enum Prepared {
-    Health,
+    /// The (empty) health check request, encoded.
+    Health(Encoded),
     /// Pre-encoded requests (one per subject), cycled through.
     Unary {
         path: &'static str,
-        requests: Arc<Vec<Bytes>>,
+        requests: Arc<Vec<Encoded>>,
         auth: Arc<Vec<Auth>>,
         /// Decisions per call.
         decisions: u64,
@@ -79,7 +80,7 @@ pub fn prepare(name: &str, seeded: &Seeded) -> anyhow::Result<Prepared> {
             .iter()
             .map(move |token| (t.account_id.as_str(), token))
     });
-    let authorize = |sessions: &mut dyn Iterator<Item = (&str, &String)>| -> Vec<Bytes> {
+    let authorize = |sessions: &mut dyn Iterator<Item = (&str, &String)>| -> Vec<Encoded> {
         sessions
             .map(|(account, token)| {
                 encode(&pb::AuthorizeRequest {
@@ -92,7 +93,7 @@ pub fn prepare(name: &str, seeded: &Seeded) -> anyhow::Result<Prepared> {
             .collect()
     };
     let prepared = match name {
-        "health" => Prepared::Health,
+        "health" => Prepared::Health(encode(&tonic_health::pb::HealthCheckRequest::default())),
         "authorize" | "authorize-signed" | AUTHORIZE_COLD => Prepared::Unary {
             path: AUTHORIZE,
             requests: Arc::new(authorize(&mut sessions.clone())),
@@ -226,14 +227,16 @@ pub async fn call(
     sequence: u64,
 ) -> Result<u64, String> {
     match prepared {
-        Prepared::Health => {
-            let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-            health
-                .check(tonic_health::pb::HealthCheckRequest::default())
-                .await
-                .map(|_| 1)
-                .map_err(|s| s.to_string())
-        }
+        Prepared::Health(request) => unary::<tonic_health::pb::HealthCheckResponse>(
+            channel,
+            authority,
+            HEALTH_CHECK,
+            request.clone(),
+            &Auth::Anonymous,
+        )
+        .await
+        .map(|_| 1)
+        .map_err(|s| s.to_string()),
         Prepared::Unary {
             path,
             requests,

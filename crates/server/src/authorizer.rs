@@ -863,9 +863,7 @@ impl AuthorizerService {
             })?),
             None => None,
         };
-        let principal = crate::sts::caller_identity(&verified.caller)
-            .principal
-            .ok_or_else(Error::internal)?;
+        let principal = crate::sts::principal(&verified.caller);
         Ok(Resolved {
             caller: Arc::clone(&verified.caller),
             compiled,

@@ -300,45 +300,43 @@ fn given(s: &str) -> Option<&str> {
 
 /// `GetCallerIdentity`'s answer for `caller`.
 pub fn caller_identity(caller: &Caller) -> pb::GetCallerIdentityResponse {
+    let (user_id, role_id) = match caller {
+        // As STS answers for a root identity: the account id is its user id.
+        Caller::Root { account } => (account.as_str().to_owned(), String::new()),
+        Caller::User { user_id, .. } => (user_id.clone(), String::new()),
+        Caller::RoleSession { role_id, .. } => (String::new(), role_id.clone()),
+        Caller::Service { .. } | Caller::Federated { .. } => (String::new(), String::new()),
+    };
+    pb::GetCallerIdentityResponse {
+        principal: Some(principal(caller)),
+        user_id,
+        role_id,
+    }
+}
+
+/// The principal `caller` is, as answers name it (GetCallerIdentity, Authorize).
+pub fn principal(caller: &Caller) -> pb::Principal {
     let account_id = caller
         .account()
         .map(|a| a.as_str().to_owned())
         .unwrap_or_default();
-    let (identity_type, principal_id, user_id, role_id) = match caller {
-        // As STS answers for a root identity: the account id is its principal and user id.
-        Caller::Root { account } => (
-            "Account",
-            account.as_str().to_owned(),
-            account.as_str().to_owned(),
-            String::new(),
-        ),
-        Caller::User { user_id, .. } => {
-            ("RAMUser", user_id.clone(), user_id.clone(), String::new())
-        }
+    let (identity_type, principal_id) = match caller {
+        // The account id is a root identity's principal id.
+        Caller::Root { account } => ("Account", account.as_str().to_owned()),
+        Caller::User { user_id, .. } => ("RAMUser", user_id.clone()),
         Caller::RoleSession {
             role_id,
             session_name,
             ..
-        } => (
-            "AssumedRoleUser",
-            format!("{role_id}:{session_name}"),
-            String::new(),
-            role_id.clone(),
-        ),
-        Caller::Service { name } => ("Service", name.clone(), String::new(), String::new()),
-        Caller::Federated { provider } => {
-            ("Federated", provider.clone(), String::new(), String::new())
-        }
+        } => ("AssumedRoleUser", format!("{role_id}:{session_name}")),
+        Caller::Service { name } => ("Service", name.clone()),
+        Caller::Federated { provider } => ("Federated", provider.clone()),
     };
-    pb::GetCallerIdentityResponse {
-        principal: Some(pb::Principal {
-            arn: caller.arn(),
-            account_id,
-            identity_type: identity_type.to_owned(),
-            principal_id,
-        }),
-        user_id,
-        role_id,
+    pb::Principal {
+        arn: caller.arn(),
+        account_id,
+        identity_type: identity_type.to_owned(),
+        principal_id,
     }
 }
 
