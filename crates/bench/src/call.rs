@@ -19,6 +19,7 @@ use tonic::Status;
 use tonic::codegen::http;
 use tonic::transport::Channel;
 use tower::ServiceExt as _;
+
 /// A long-term or STS access key.
 #[derive(Clone)]
 pub struct Key {
