@@ -6,13 +6,16 @@
 
 use std::process::Command;
 
+/// Every scenario, in the order the bench reports them.
+const SCENARIOS: &str = "health,authorize,authorize-signed,authorize-arn,authorize-cold,batch-authorize,assume-role,admin-write";
+
 #[test]
 fn every_scenario_runs_without_errors() {
     let output = Command::new(env!("CARGO_BIN_EXE_tessera-bench"))
         .args([
             "--spawn",
             "--scenario",
-            "health,authorize,authorize-signed,authorize-arn,authorize-cold,batch-authorize,assume-role,admin-write",
+            SCENARIOS,
             "--duration",
             "0.3",
             "--rounds",
@@ -40,19 +43,7 @@ fn every_scenario_runs_without_errors() {
         .iter()
         .map(|l| l["scenario"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        names,
-        [
-            "health",
-            "authorize",
-            "authorize-signed",
-            "authorize-arn",
-            "authorize-cold",
-            "batch-authorize",
-            "assume-role",
-            "admin-write"
-        ]
-    );
+    assert_eq!(names, SCENARIOS.split(',').collect::<Vec<_>>());
     for line in &lines {
         assert_eq!(line["errors"], 0, "{line}\n{stderr}");
         assert!(line["rps"].as_f64().unwrap() > 0.0, "{line}");
