@@ -85,6 +85,12 @@ pub fn new_access_key_id<R: CryptoRng + ?Sized>(rng: &mut R) -> String {
     id
 }
 
+/// The id of the session token an STS key id belongs to, as Tessera issues them: the key id's
+/// random part (so a token need not carry its key id). `None` for a long-term key id.
+pub fn sts_token_id(access_key_id: &str) -> Option<&str> {
+    access_key_id.strip_prefix(STS_ACCESS_KEY_PREFIX)
+}
+
 /// Whether `access_key_id` names an STS (temporary) key.
 pub fn is_sts_access_key_id(access_key_id: &str) -> bool {
     access_key_id.starts_with(STS_ACCESS_KEY_PREFIX)

@@ -17,7 +17,7 @@
 //! | `mfa` | `true` when the sign-in verified an MFA code (omitted when not) | `mfa_present` |
 //! | `iat` | issued at, Unix seconds | `issued_at` |
 //! | `exp` | expires at, Unix seconds | `expires_at` |
-//! | `jti` | token id (128 random bits, base64url) | `token_id` |
+//! | `jti` | token id: the STS key id's random part as Tessera issues them ([`crate::sts::sts_token_id`]) | `token_id` |
 //! | `ak`  | the STS access key id the token belongs to; omitted when it is `STS.` + `jti` (as Tessera issues them) | `access_key_id` |
 //! | `pol` | session policy, inline as compact JSON (omitted when absent) | `session_policy` |
 //!
@@ -51,7 +51,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::Secret;
-use crate::sts::STS_ACCESS_KEY_PREFIX;
+use crate::sts::{STS_ACCESS_KEY_PREFIX, sts_token_id};
 
 /// Tokens longer than this are refused without parsing.
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -226,7 +226,7 @@ impl WireClaims {
             iat: c.issued_at.as_second(),
             exp: c.expires_at.as_second(),
             jti: c.token_id.clone(),
-            ak: (c.access_key_id.strip_prefix(STS_ACCESS_KEY_PREFIX) != Some(&c.token_id))
+            ak: (sts_token_id(&c.access_key_id) != Some(&c.token_id))
                 .then(|| c.access_key_id.clone()),
             pol,
         };

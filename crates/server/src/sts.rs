@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng as _;
-use tessera_credentials::sts::{STS_ACCESS_KEY_PREFIX, new_access_key_id};
+use tessera_credentials::sts::{new_access_key_id, sts_token_id};
 use tessera_credentials::{
     Sealer, Secret, SessionClaims, SessionSubject, StsKeyDerivation, TokenIssuer,
 };
@@ -195,9 +195,7 @@ impl StsService {
     ) -> Result<pb::Credentials, Error> {
         let key = self.signing.current().await?;
         let access_key_id = new_access_key_id(&mut rand::rng());
-        // The token id is the key id's random part, so the token need not carry the key id.
-        let token_id = access_key_id
-            .strip_prefix(STS_ACCESS_KEY_PREFIX)
+        let token_id = sts_token_id(&access_key_id)
             .ok_or_else(Error::internal)?
             .to_owned();
         let secret = self.sts_keys.derive(&access_key_id);

@@ -162,7 +162,7 @@ impl RateLimitLayer {
         operation: &str,
     ) -> Result<(), tonic::Status> {
         self.limits
-            .check_key(account.as_str(), operation)
+            .check_key(operation, || account.as_str().to_owned())
             .map_err(|wait| {
                 crate::telemetry::metrics::rate_limited(operation.to_owned());
                 throttled(wait)
@@ -180,35 +180,23 @@ impl Limits {
     }
 
     fn check_caller(&self, auth: &Authenticated, operation: &str) -> Result<(), Duration> {
-        // Most operations have no limit: no key to build for them.
-        if !self.applies(operation) {
-            return Ok(());
-        }
-        let account = match auth.caller.account() {
+        self.check_key(operation, || match auth.caller.account() {
             Some(account) => account.as_str().to_owned(),
             None => auth.caller.arn(),
-        };
-        self.check_key(&account, operation)
+        })
     }
 
-    /// Whether some limiter counts `operation`.
-    fn applies(&self, operation: &str) -> bool {
+    /// The limit of `operation` for the caller keyed `key()` (an account id, or an ARN),
+    /// built only when some limiter counts `operation` (most have none).
+    fn check_key(&self, operation: &str, key: impl FnOnce() -> String) -> Result<(), Duration> {
         match self.by_operation.get(operation) {
-            Some(configured) => configured.is_some(),
-            None => self.any.is_some(),
-        }
-    }
-
-    /// The limit of `operation` for the caller keyed `key` (an account id, or an ARN).
-    fn check_key(&self, key: &str, operation: &str) -> Result<(), Duration> {
-        if let Some(configured) = self.by_operation.get(operation) {
-            return configured
-                .as_ref()
-                .map_or(Ok(()), |limiter| limiter.check(&key.to_owned()));
-        }
-        match &self.any {
-            Some(limiter) => limiter.check(&format!("{operation} {key}")),
-            None => Ok(()),
+            Some(Some(limiter)) => limiter.check(&key()),
+            // Configured without a limit, whatever `"*"` says.
+            Some(None) => Ok(()),
+            None => match &self.any {
+                Some(limiter) => limiter.check(&format!("{operation} {}", key())),
+                None => Ok(()),
+            },
         }
     }
 }
