@@ -71,6 +71,10 @@
 //!   expires or the change feed reports a change to its account's roles, users, token
 //!   revocations or status ([`Authenticator::evict`]; an epoch makes a load
 //!   that raced the eviction stale too); [`SESSION_CACHE_TTL`] (5 min) is the backstop.
+//!   Each connection also remembers the bearer session it last presented ([`LastBearer`]),
+//!   so a client that sends the same token on every call is not hashed and looked up each
+//!   time; the remembered session passes the same checks as a cached one (evictions,
+//!   expiry, the cache's time to live).
 //! - Nonces: per replica ([`ReplayGuard`]).
 
 use std::convert::Infallible;
@@ -233,6 +237,42 @@ struct VerifiedSession {
     epoch: u64,
     /// The eviction scopes that cover it: its account, its role or user, its token id.
     scopes: [String; 3],
+    /// When it was verified: it is trusted for [`SESSION_CACHE_TTL`] at most.
+    loaded_at: Instant,
+}
+
+/// The bearer session last verified on one client connection (the caller's own token, which
+/// a client sends on every call). One per connection, in every request's extensions.
+#[derive(Default)]
+pub struct LastBearer(std::sync::Mutex<Option<(Box<[u8]>, Arc<VerifiedSession>)>>);
+
+impl std::fmt::Debug for LastBearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LastBearer")
+    }
+}
+
+impl LastBearer {
+    /// The remembered session if it is `token`'s (compared in constant time: clients behind a
+    /// shared proxy connection must not learn each other's tokens from timing).
+    fn get(&self, token: &str) -> Option<Arc<VerifiedSession>> {
+        let last = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (remembered, session) = last.as_ref()?;
+        // Word at a time (`subtle` goes byte by byte, slower than hashing the token).
+        constant_time_eq::constant_time_eq(remembered, token.as_bytes())
+            .then(|| Arc::clone(session))
+    }
+
+    fn remember(&self, token: &str, session: &Arc<VerifiedSession>) {
+        let mut last = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *last = Some((token.as_bytes().into(), Arc::clone(session)));
+    }
 }
 
 /// What a change (from the change feed) makes stale in the authentication caches.
@@ -615,21 +655,39 @@ impl Authenticator {
         token: &str,
         now: Timestamp,
     ) -> Result<Identity, AuthError> {
-        let session = self.session(token, now).await?;
+        let session = self.session(token, now, None).await?;
         Ok((Arc::clone(&session.caller), Arc::clone(&session.credential)))
     }
 
-    /// A verified session: from the cache (unless its account changed since it was loaded, or
-    /// it has expired), else verified and checked against the store and cached.
+    /// A verified session: the one `last` remembers or from the cache (unless its account
+    /// changed since it was loaded, or it has expired), else verified and checked against the
+    /// store and cached. `last` then remembers it.
     async fn session(
         &self,
         token: &str,
         now: Timestamp,
+        last: Option<&LastBearer>,
     ) -> Result<Arc<VerifiedSession>, AuthError> {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some(cached) = self.sessions.get(&digest).await
-            && self.is_current(&cached)
-        {
+        let fresh = |session: &VerifiedSession| {
+            self.is_current(session) && session.loaded_at.elapsed() < SESSION_CACHE_TTL
+        };
+        let remembered = last.and_then(|last| last.get(token)).filter(|s| fresh(s));
+        let cached = match remembered {
+            Some(session) => Some(session),
+            None => {
+                let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+                match self.sessions.get(&digest).await {
+                    Some(session) if self.is_current(&session) => {
+                        if let Some(last) = last {
+                            last.remember(token, &session);
+                        }
+                        Some(session)
+                    }
+                    _ => None,
+                }
+            }
+        };
+        if let Some(cached) = cached {
             metrics::cache_lookup("sessions", true);
             if now >= cached.expires_at {
                 return Err(TokenError::Expired.into());
@@ -651,19 +709,24 @@ impl Authenticator {
             Caller::User { name, .. } => Eviction::User(&name.to_ascii_lowercase()).scope(account),
             _ => Eviction::Account.scope(account),
         };
-        let token = match &credential {
+        let token_scope = match &credential {
             Credential::SecurityToken { token_id, .. } => Eviction::Token(token_id).scope(account),
             _ => Eviction::Account.scope(account),
         };
-        let scopes = [Eviction::Account.scope(account), principal, token];
+        let scopes = [Eviction::Account.scope(account), principal, token_scope];
         let session = Arc::new(VerifiedSession {
             expires_at,
             caller: Arc::new(caller),
             credential: Arc::new(credential),
             epoch,
             scopes,
+            loaded_at: Instant::now(),
         });
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         self.sessions.insert(digest, Arc::clone(&session)).await;
+        if let Some(last) = last {
+            last.remember(token, &session);
+        }
         Ok(session)
     }
 
@@ -746,7 +809,7 @@ impl Authenticator {
                 ));
             };
             request.verify(&self.sts_keys.derive(key_id))?;
-            let session = self.session(token, now).await?;
+            let session = self.session(token, now, None).await?;
             let matches = matches!(
                 &*session.credential,
                 Credential::SecurityToken { access_key_id, .. } if access_key_id == key_id
@@ -976,7 +1039,10 @@ impl Authenticator {
             (body, self.authenticate_certificate(principal).await?)
         } else if scheme.eq_ignore_ascii_case("bearer") {
             let token = authorization[scheme.len()..].trim();
-            (body, self.authenticate_bearer(token, received_at).await?)
+            let last = parts.extensions.get::<Arc<LastBearer>>().map(Arc::as_ref);
+            let session = self.session(token, received_at, last).await?;
+            let identity = (Arc::clone(&session.caller), Arc::clone(&session.credential));
+            (body, identity)
         } else if scheme.starts_with("ACS3-") {
             let bytes = read_body(body).await?;
             let message = first_message(&bytes)?;
@@ -1157,6 +1223,39 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use super::*;
+
+    fn verified(account: &str) -> Arc<VerifiedSession> {
+        let account = AccountId::parse(account).unwrap();
+        Arc::new(VerifiedSession {
+            expires_at: Timestamp::MAX,
+            caller: Arc::new(Caller::Root {
+                account: account.clone(),
+            }),
+            credential: Arc::new(Credential::ClientCertificate {
+                principal_arn: account.root_arn(),
+            }),
+            epoch: 1,
+            scopes: [account.as_str().to_owned(), String::new(), String::new()],
+            loaded_at: Instant::now(),
+        })
+    }
+
+    #[test]
+    fn a_connection_remembers_only_the_token_it_last_presented() {
+        let last = LastBearer::default();
+        assert!(last.get("token-a").is_none());
+        let a = verified("1000000000000001");
+        last.remember("token-a", &a);
+        assert!(Arc::ptr_eq(&last.get("token-a").unwrap(), &a));
+        // A prefix, an extension or another token of the same length is not it.
+        for other in ["token-", "token-ab", "token-b", ""] {
+            assert!(last.get(other).is_none(), "{other}");
+        }
+        let b = verified("1000000000000002");
+        last.remember("token-b", &b);
+        assert!(last.get("token-a").is_none());
+        assert!(Arc::ptr_eq(&last.get("token-b").unwrap(), &b));
+    }
 
     fn framed(message: &[u8]) -> Vec<u8> {
         let mut body = vec![0];

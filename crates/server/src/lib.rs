@@ -224,7 +224,23 @@ async fn serve(
             let listener = listener.tap_io(|tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
+            // Per connection: the peer's address and the bearer session it last presented
+            // ([`auth::LastBearer`]), in each of its requests.
+            let app = tower::service_fn(move |incoming: axum::serve::IncomingStream<'_, _>| {
+                let peer: SocketAddr = *incoming.remote_addr();
+                let last_bearer = Arc::new(auth::LastBearer::default());
+                let app = tower::ServiceExt::map_request(
+                    app.clone(),
+                    move |mut request: axum::extract::Request| {
+                        request
+                            .extensions_mut()
+                            .insert(axum::extract::ConnectInfo(peer));
+                        request.extensions_mut().insert(Arc::clone(&last_bearer));
+                        request
+                    },
+                );
+                std::future::ready(Ok::<_, std::convert::Infallible>(app))
+            });
             let server = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let mut stopped = stopped;
                 let _ = stopped.wait_for(|s| *s).await;

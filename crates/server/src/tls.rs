@@ -29,6 +29,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::ServerError;
+use crate::auth::LastBearer;
 
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -189,11 +190,13 @@ pub async fn serve(
                     .and_then(|certs| certs.first())
                     .and_then(|cert| certificate_principal(cert)),
             };
+            let last_bearer = Arc::new(LastBearer::default());
             let service = tower::ServiceBuilder::new()
                 .map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
                     request
                         .extensions_mut()
                         .insert(ConnectInfo::<SocketAddr>(peer));
+                    request.extensions_mut().insert(Arc::clone(&last_bearer));
                     request.extensions_mut().insert(connection.clone());
                     request
                 })
