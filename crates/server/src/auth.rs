@@ -244,7 +244,13 @@ struct VerifiedSession {
 /// The bearer session last verified on one client connection (the caller's own token, which
 /// a client sends on every call). One per connection, in every request's extensions.
 #[derive(Default)]
-pub struct LastBearer(std::sync::Mutex<Option<(Box<[u8]>, Arc<VerifiedSession>)>>);
+pub struct LastBearer(std::sync::Mutex<Option<Remembered>>);
+
+/// A token and the session verified for it.
+struct Remembered {
+    token: Box<[u8]>,
+    session: Arc<VerifiedSession>,
+}
 
 impl std::fmt::Debug for LastBearer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -260,10 +266,10 @@ impl LastBearer {
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (remembered, session) = last.as_ref()?;
+        let remembered = last.as_ref()?;
         // Word at a time (`subtle` goes byte by byte, slower than hashing the token).
-        constant_time_eq::constant_time_eq(remembered, token.as_bytes())
-            .then(|| Arc::clone(session))
+        constant_time_eq::constant_time_eq(&remembered.token, token.as_bytes())
+            .then(|| Arc::clone(&remembered.session))
     }
 
     fn remember(&self, token: &str, session: &Arc<VerifiedSession>) {
@@ -271,7 +277,10 @@ impl LastBearer {
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *last = Some((token.as_bytes().into(), Arc::clone(session)));
+        *last = Some(Remembered {
+            token: token.as_bytes().into(),
+            session: Arc::clone(session),
+        });
     }
 }
 
