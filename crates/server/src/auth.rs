@@ -284,6 +284,18 @@ impl LastBearer {
     }
 }
 
+/// A session already verified (remembered or cached), unless it has expired since.
+fn served(
+    session: Arc<VerifiedSession>,
+    now: Timestamp,
+) -> Result<Arc<VerifiedSession>, AuthError> {
+    metrics::cache_lookup("sessions", true);
+    if now >= session.expires_at {
+        return Err(TokenError::Expired.into());
+    }
+    Ok(session)
+}
+
 /// What a change (from the change feed) makes stale in the authentication caches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Eviction<'a> {
@@ -664,44 +676,45 @@ impl Authenticator {
         token: &str,
         now: Timestamp,
     ) -> Result<Identity, AuthError> {
-        let session = self.session(token, now, None).await?;
+        let session = self.cached_session(token, now).await?;
         Ok((Arc::clone(&session.caller), Arc::clone(&session.credential)))
     }
 
-    /// A verified session: the one `last` remembers or from the cache (unless its account
-    /// changed since it was loaded, or it has expired), else verified and checked against the
-    /// store and cached. `last` then remembers it.
+    /// A verified session: the one `last` remembers if nothing evicted it since its load and
+    /// it is younger than the cache's time to live, else [`Authenticator::cached_session`]'s,
+    /// which `last` then remembers.
     async fn session(
         &self,
         token: &str,
         now: Timestamp,
         last: Option<&LastBearer>,
     ) -> Result<Arc<VerifiedSession>, AuthError> {
-        let fresh = |session: &VerifiedSession| {
-            self.is_current(session) && session.loaded_at.elapsed() < SESSION_CACHE_TTL
+        let Some(last) = last else {
+            return self.cached_session(token, now).await;
         };
-        let remembered = last.and_then(|last| last.get(token)).filter(|s| fresh(s));
-        let cached = match remembered {
-            Some(session) => Some(session),
-            None => {
-                let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-                match self.sessions.get(&digest).await {
-                    Some(session) if self.is_current(&session) => {
-                        if let Some(last) = last {
-                            last.remember(token, &session);
-                        }
-                        Some(session)
-                    }
-                    _ => None,
-                }
-            }
-        };
-        if let Some(cached) = cached {
-            metrics::cache_lookup("sessions", true);
-            if now >= cached.expires_at {
-                return Err(TokenError::Expired.into());
-            }
-            return Ok(cached);
+        if let Some(session) = last
+            .get(token)
+            .filter(|s| self.is_current(s) && s.loaded_at.elapsed() < SESSION_CACHE_TTL)
+        {
+            return served(session, now);
+        }
+        let session = self.cached_session(token, now).await?;
+        last.remember(token, &session);
+        Ok(session)
+    }
+
+    /// A verified session: from the cache (unless its account changed since it was loaded, or
+    /// it has expired), else verified and checked against the store and cached.
+    async fn cached_session(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<Arc<VerifiedSession>, AuthError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(cached) = self.sessions.get(&digest).await
+            && self.is_current(&cached)
+        {
+            return served(cached, now);
         }
         metrics::cache_lookup("sessions", false);
         // Read before the store is: an eviction of the account that lands while this load is
@@ -731,11 +744,7 @@ impl Authenticator {
             scopes,
             loaded_at: Instant::now(),
         });
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         self.sessions.insert(digest, Arc::clone(&session)).await;
-        if let Some(last) = last {
-            last.remember(token, &session);
-        }
         Ok(session)
     }
 
@@ -818,7 +827,7 @@ impl Authenticator {
                 ));
             };
             request.verify(&self.sts_keys.derive(key_id))?;
-            let session = self.session(token, now, None).await?;
+            let session = self.cached_session(token, now).await?;
             let matches = matches!(
                 &*session.credential,
                 Credential::SecurityToken { access_key_id, .. } if access_key_id == key_id
