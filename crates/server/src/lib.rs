@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod batched_writes;
 pub mod authorizer;
 pub mod bootstrap;
 pub mod caller;
@@ -221,9 +222,9 @@ async fn serve(
             tokio::spawn(tls::serve(listener, acceptor, app, stopped))
         }
         None => {
-            let listener = listener.tap_io(|tcp| {
+            let listener = batched_writes::BatchedListener(listener.tap_io(|tcp| {
                 let _ = tcp.set_nodelay(true);
-            });
+            }));
             // Per connection: the peer's address and the bearer session it last presented
             // ([`auth::LastBearer`]), in each of its requests.
             let app = tower::service_fn(move |incoming: axum::serve::IncomingStream<'_, _>| {

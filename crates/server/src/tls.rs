@@ -30,6 +30,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::ServerError;
 use crate::auth::LastBearer;
+use crate::batched_writes::BatchedWrites;
 
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -203,7 +204,7 @@ pub async fn serve(
                 .service(app);
             let builder = auto::Builder::new(TokioExecutor::new());
             let serving = builder.serve_connection_with_upgrades(
-                TokioIo::new(tls),
+                TokioIo::new(BatchedWrites::new(tls)),
                 TowerToHyperService::new(service),
             );
             if let Err(error) = watcher.watch(serving.into_owned()).await {
