@@ -109,7 +109,7 @@ use tonic::transport::server::TcpConnectInfo;
 use tower::{Layer, Service};
 
 use crate::bootstrap::access_key_context;
-use crate::caller::{Authenticated, Credential};
+use crate::caller::{Authenticated, Credential, SessionMemos};
 use crate::telemetry::metrics;
 use crate::tls::TlsConnection;
 
@@ -239,6 +239,7 @@ struct VerifiedSession {
     scopes: [String; 3],
     /// When it was verified: it is trusted for [`SESSION_CACHE_TTL`] at most.
     loaded_at: Instant,
+    memos: Arc<SessionMemos>,
 }
 
 /// The bearer session last verified on one client connection (the caller's own token, which
@@ -670,14 +671,15 @@ impl Authenticator {
         Ok((caller, credential))
     }
 
-    /// Authenticates `authorization: Bearer <token>`.
+    /// Authenticates a bearer security token: the caller, and the answers its session shares.
     pub async fn authenticate_bearer(
         &self,
         token: &str,
         now: Timestamp,
-    ) -> Result<Identity, AuthError> {
+    ) -> Result<(Identity, Arc<SessionMemos>), AuthError> {
         let session = self.cached_session(token, now).await?;
-        Ok((Arc::clone(&session.caller), Arc::clone(&session.credential)))
+        let identity = (Arc::clone(&session.caller), Arc::clone(&session.credential));
+        Ok((identity, Arc::clone(&session.memos)))
     }
 
     /// A verified session: the one `last` remembers if nothing evicted it since its load and
@@ -743,6 +745,7 @@ impl Authenticator {
             epoch,
             scopes,
             loaded_at: Instant::now(),
+            memos: Arc::default(),
         });
         self.sessions.insert(digest, Arc::clone(&session)).await;
         Ok(session)
@@ -1051,6 +1054,7 @@ impl Authenticator {
         let certificate = tls.as_ref().and_then(|t| t.client_principal.as_deref());
         let authorization = authorization.map(str::trim).unwrap_or_default();
         let scheme = authorization.split_whitespace().next().unwrap_or_default();
+        let mut memos = None;
         let (body, (caller, credential)) = if let (true, Some(principal)) =
             (authorization.is_empty(), certificate)
         {
@@ -1059,6 +1063,7 @@ impl Authenticator {
             let token = authorization[scheme.len()..].trim();
             let last = parts.extensions.get::<Arc<LastBearer>>().map(Arc::as_ref);
             let session = self.session(token, received_at, last).await?;
+            memos = Some(Arc::clone(&session.memos));
             let identity = (Arc::clone(&session.caller), Arc::clone(&session.credential));
             (body, identity)
         } else if scheme.starts_with("ACS3-") {
@@ -1089,6 +1094,7 @@ impl Authenticator {
         let authenticated = Authenticated {
             caller,
             credential,
+            memos,
             received_at,
             source_ip: peer_ip(&parts.extensions),
             secure_transport: tls.is_some(),
@@ -1255,6 +1261,7 @@ mod tests {
             epoch: 1,
             scopes: [account.as_str().to_owned(), String::new(), String::new()],
             loaded_at: Instant::now(),
+            memos: Arc::default(),
         })
     }
 
@@ -1379,7 +1386,7 @@ mod tests {
         let clock_now = Arc::clone(&now);
         let auth = Authenticator::new(store.clone(), sealer, sts)
             .with_clock(Arc::new(move || *clock_now.lock().unwrap()));
-        let (caller, credential) = auth.authenticate_bearer(&token, auth.now()).await.unwrap();
+        let ((caller, credential), _) = auth.authenticate_bearer(&token, auth.now()).await.unwrap();
         assert_eq!(caller.arn(), format!("acs:ram::{account}:assumed-role/R/s"));
         assert!(matches!(
             *credential,

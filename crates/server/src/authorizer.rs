@@ -83,6 +83,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tessera_iam::{Caller, Error, Operation, Reason, RequestFacts, names};
@@ -97,7 +98,7 @@ use tonic::{Request as GrpcRequest, Response, Status};
 
 use crate::audit::{AuditSink, record};
 use crate::auth::{AuthError, Authenticator};
-use crate::caller::{self, Authenticated, Credential};
+use crate::caller::{self, Authenticated, Credential, Memo};
 use crate::principals::{CompiledPrincipal, PrincipalCache, PrincipalKey};
 
 /// How long a `min_revision` waits for the change feed by default.
@@ -734,11 +735,12 @@ impl AuthorizerService {
             Error::internal()
         })?;
         let refused = || Error::no_permission(tessera_iam::authorize::NO_PERMISSION_MESSAGE);
+        let memo = auth.memos.as_deref().map(|m| &m.platform_grant);
         // Across accounts only with a platform-wide grant from the operator (which covers the
         // `tessera:Authorize` family only, not SimulatePrincipalPolicy).
         let grantable = row.action == "tessera:Authorize";
         if auth.caller.account() != Some(named.account()) {
-            if grantable && self.grants.allows(&auth.caller).await? {
+            if grantable && self.grants.allows(&auth.caller, memo).await? {
                 return Ok(());
             }
             return Err(refused());
@@ -753,7 +755,7 @@ impl AuthorizerService {
         let request = Request::new(row.action, &resource, &context);
         match tessera_iam::authorize(&auth.caller, &permissions, &request).require() {
             Ok(_) => Ok(()),
-            Err(_) if grantable && self.grants.allows(&auth.caller).await? => Ok(()),
+            Err(_) if grantable && self.grants.allows(&auth.caller, memo).await? => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -781,12 +783,18 @@ impl AuthorizerService {
             .map_err(Error::from)
     }
 
+    /// The compiled principal of `key` (remembered in `memo`, the principal's session's, if it
+    /// has one), reloaded if older than `min_revision` without a change feed.
     async fn load(
         &self,
         key: &PrincipalKey,
+        memo: Option<&Memo<Arc<CompiledPrincipal>>>,
         min_revision: Revision,
     ) -> Result<Arc<CompiledPrincipal>, Error> {
-        let compiled = self.cache.get(key).await?;
+        let compiled = match memo {
+            Some(memo) => self.cache.get_remembered(key, memo).await?,
+            None => self.cache.get(key).await?,
+        };
         if self.feed.is_some() || compiled.revision >= min_revision {
             return Ok(compiled);
         }
@@ -812,10 +820,11 @@ impl AuthorizerService {
         source_ip: Option<IpAddr>,
     ) -> Result<Option<Authenticated>, AuthError> {
         let now = auth.received_at;
-        let (caller, credential) = match subject.kind {
+        let ((caller, credential), memos) = match subject.kind {
             SubjectKind::Arn(_) => return Ok(None),
             SubjectKind::SecurityToken(token) => {
-                self.authenticator.authenticate_bearer(token, now).await?
+                let (identity, memos) = self.authenticator.authenticate_bearer(token, now).await?;
+                (identity, Some(memos))
             }
             SubjectKind::SignedRequest(request) => {
                 let headers = request
@@ -829,13 +838,16 @@ impl AuthorizerService {
                     headers,
                     &request.body,
                 )?;
-                self.authenticator
+                let identity = self
+                    .authenticator
                     .authenticate_request(&parsed, now)
-                    .await?
+                    .await?;
+                (identity, None)
             }
         };
         Ok(Some(Authenticated {
             caller,
+            memos,
             mfa_present: credential.mfa_present(),
             credential,
             received_at: now,
@@ -852,18 +864,29 @@ impl AuthorizerService {
         verified: Authenticated,
         min_revision: Revision,
     ) -> Result<Resolved, Error> {
+        let memos = verified.memos.as_deref();
         let compiled = match PrincipalKey::of_caller(&verified.caller) {
-            Some(key) => Some(self.load(&key, min_revision).await.map_err(|e| {
-                // Deleted since it authenticated: it holds no permissions.
-                if e.kind() == tessera_iam::ErrorKind::NotFound {
-                    Error::no_permission(tessera_iam::authorize::NO_PERMISSION_MESSAGE)
-                } else {
-                    e
-                }
-            })?),
+            Some(key) => Some(
+                self.load(&key, memos.map(|m| &m.compiled), min_revision)
+                    .await
+                    .map_err(|e| {
+                        // Deleted since it authenticated: it holds no permissions.
+                        if e.kind() == tessera_iam::ErrorKind::NotFound {
+                            Error::no_permission(tessera_iam::authorize::NO_PERMISSION_MESSAGE)
+                        } else {
+                            e
+                        }
+                    })?,
+            ),
             None => None,
         };
-        let principal = crate::sts::principal(&verified.caller);
+        let principal = match memos {
+            Some(memos) => memos
+                .principal
+                .get_or_init(|| crate::sts::principal(&verified.caller))
+                .clone(),
+            None => crate::sts::principal(&verified.caller),
+        };
         Ok(Resolved {
             caller: Arc::clone(&verified.caller),
             compiled,
@@ -883,7 +906,7 @@ impl AuthorizerService {
         min_revision: Revision,
     ) -> Result<Resolved, Error> {
         let compiled = match named.key() {
-            Some(key) => Some(self.load(&key, min_revision).await?),
+            Some(key) => Some(self.load(&key, None, min_revision).await?),
             None => None,
         };
         let account = named.account().clone();
@@ -1019,11 +1042,14 @@ fn session_policy(auth: &Authenticated) -> Option<Arc<PolicySet>> {
 /// drops them sooner).
 const GRANT_CACHE_TTL: Duration = Duration::from_secs(30);
 
-/// Whether callers hold the operator's platform-wide `Authorize` grant, cached per caller ARN.
+/// Whether callers hold the operator's platform-wide `Authorize` grant, cached per caller ARN
+/// (and in the caller's session memos, see [`crate::caller::SessionMemos`]).
 #[derive(Debug, Clone)]
 pub struct PlatformGrants {
     store: tessera_store::SqlStore,
     cache: moka::future::Cache<String, bool>,
+    /// Bumped after every invalidation: a memo worked out before it is stale.
+    generation: Arc<AtomicU64>,
 }
 
 impl PlatformGrants {
@@ -1034,28 +1060,41 @@ impl PlatformGrants {
                 .max_capacity(10_000)
                 .time_to_live(GRANT_CACHE_TTL)
                 .build(),
+            generation: Arc::default(),
         }
     }
 
-    /// Whether `caller` (a user, or a role session through its role) holds a grant.
-    pub async fn allows(&self, caller: &Caller) -> Result<bool, Error> {
+    /// Whether `caller` (a user, or a role session through its role) holds a grant; `memo`
+    /// is the caller's session's, if it has one.
+    pub async fn allows(&self, caller: &Caller, memo: Option<&Memo<bool>>) -> Result<bool, Error> {
         if !matches!(caller, Caller::User { .. } | Caller::RoleSession { .. }) {
             return Ok(false);
+        }
+        // Read before the cache is: an invalidation from here on makes the answer's memo stale.
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some(allowed) = memo.and_then(|m| m.get(generation, GRANT_CACHE_TTL)) {
+            return Ok(allowed);
         }
         use tessera_store::OperatorStore as _;
         let arn = caller.arn();
         // The store's query is built only on a miss (not boxed on every call).
-        self.cache
+        let allowed = self
+            .cache
             .try_get_with_by_ref(&arn, async {
                 self.store.has_platform_authorize(&arn).await
             })
             .await
-            .map_err(|e| (*e).clone())
+            .map_err(|e| (*e).clone())?;
+        if let Some(memo) = memo {
+            memo.set(generation, allowed);
+        }
+        Ok(allowed)
     }
 
     /// Forgets every cached answer (a grant, a user or a role changed).
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 }
 

@@ -158,7 +158,11 @@ mod tests {
         let mut io = BatchedWrites::new(Vec::new());
 
         assert_eq!(write(&mut io, &waker, b"first"), Poll::Pending);
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "woken to be polled again");
+        assert_eq!(
+            wakes.0.load(Ordering::SeqCst),
+            1,
+            "woken to be polled again"
+        );
         assert!(io.get_ref().is_empty(), "nothing written yet");
         assert_eq!(write(&mut io, &waker, b"first"), Poll::Ready(5));
         assert_eq!(write(&mut io, &waker, b"second"), Poll::Ready(6));
@@ -182,10 +186,17 @@ mod tests {
         assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
 
         let mut cx = Context::from_waker(&waker);
-        let halves = [io::IoSlice::new(&batch[..500]), io::IoSlice::new(&batch[500..])];
+        let halves = [
+            io::IoSlice::new(&batch[..500]),
+            io::IoSlice::new(&batch[500..]),
+        ];
         let written = Pin::new(&mut io).poll_write_vectored(&mut cx, &halves);
         assert!(matches!(written, Poll::Ready(Ok(n)) if n > 0));
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 0, "vectored: the slices are counted together");
+        assert_eq!(
+            wakes.0.load(Ordering::SeqCst),
+            0,
+            "vectored: the slices are counted together"
+        );
     }
 
     /// A socket that records each write.

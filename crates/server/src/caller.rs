@@ -3,10 +3,14 @@
 //! and every service (which reads it with [`authenticated`]).
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use tessera_iam::{Caller, RequestFacts};
+use tessera_proto::v1 as pb;
+
+use crate::principals::CompiledPrincipal;
 
 /// How the caller proved who it is.
 #[derive(Debug, Clone)]
@@ -43,12 +47,70 @@ impl Credential {
     }
 }
 
+/// Answers about the caller of one verified bearer session, worked out once and shared by
+/// every request that presents its token (a service asks with the same token all day, and
+/// `Authorize` subjects repeat). Each answer is kept with the generation of the cache it came
+/// from and is used only while that cache has invalidated nothing since.
+#[derive(Debug, Default)]
+pub struct SessionMemos {
+    /// Whether the caller holds the operator's platform-wide `Authorize` grant
+    /// ([`crate::authorizer::PlatformGrants`]).
+    pub platform_grant: Memo<bool>,
+    /// The caller's compiled principal ([`crate::principals::PrincipalCache`]).
+    pub compiled: Memo<Arc<CompiledPrincipal>>,
+    /// The caller as `Authorize` answers name it (fixed for the session).
+    pub principal: OnceLock<pb::Principal>,
+}
+
+/// One remembered answer, with the cache generation and the time it was worked out at.
+pub struct Memo<T>(Mutex<Option<(u64, Instant, T)>>);
+
+impl<T> Default for Memo<T> {
+    fn default() -> Memo<T> {
+        Memo(Mutex::new(None))
+    }
+}
+
+impl<T> std::fmt::Debug for Memo<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Memo")
+    }
+}
+
+impl<T: Clone> Memo<T> {
+    /// The answer, if it was worked out at `generation` less than `max_age` ago.
+    pub fn get(&self, generation: u64, max_age: Duration) -> Option<T> {
+        let memo = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*memo {
+            Some((at, when, value)) if *at == generation && when.elapsed() < max_age => {
+                Some(value.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// Remembers `value`, worked out at `generation` (read before the cache was asked).
+    pub fn set(&self, generation: u64, value: T) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((generation, Instant::now(), value));
+    }
+}
+
 /// The authenticated caller of one request and the facts of the request that conditions see.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     /// Shared with the authentication caches: cloning an `Authenticated` copies no strings.
     pub caller: Arc<Caller>,
     pub credential: Arc<Credential>,
+    /// The bearer session's shared answers (`None` for other credentials: each request
+    /// works them out).
+    pub memos: Option<Arc<SessionMemos>>,
     /// When the server received the request.
     pub received_at: Timestamp,
     /// The connection's peer address (never a forwarded header).

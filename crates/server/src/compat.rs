@@ -190,6 +190,7 @@ async fn serve(
         mfa_present: credential.mfa_present(),
         caller,
         credential,
+        memos: None,
         received_at,
         source_ip: peer_ip(&parts.extensions),
         secure_transport: tls.is_some(),

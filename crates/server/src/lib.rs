@@ -13,8 +13,8 @@
 
 pub mod audit;
 pub mod auth;
-pub mod batched_writes;
 pub mod authorizer;
+pub mod batched_writes;
 pub mod bootstrap;
 pub mod caller;
 mod compat;

@@ -44,7 +44,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tessera_iam::{AccountId, Caller, Error, PolicyType};
@@ -52,6 +52,8 @@ use tessera_policy::{Limits, PolicyKind, PolicyLabel, PolicySet, parse};
 use tessera_store::{
     Change, ChangeFeed, EntityKind, LoadedPolicy, Revision, RoleStore, SqlStore, UserStore,
 };
+
+use crate::caller::Memo;
 
 /// The default capacity of the cache, in principals.
 pub const DEFAULT_CAPACITY: u64 = 100_000;
@@ -261,6 +263,8 @@ pub struct PrincipalCache {
     enabled: bool,
     cache: moka::future::Cache<PrincipalKey, Arc<CompiledPrincipal>>,
     recent: Arc<Mutex<Recent>>,
+    /// Bumped after every invalidation: a memo of an entry looked up before it is stale.
+    generation: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for PrincipalCache {
@@ -285,6 +289,7 @@ impl PrincipalCache {
             enabled: capacity > 0,
             cache,
             recent: Arc::new(Mutex::new(Recent::default())),
+            generation: Arc::default(),
         }
     }
 
@@ -336,10 +341,33 @@ impl PrincipalCache {
         load(&self.store, key).await
     }
 
+    /// [`PrincipalCache::get`], remembered in `memo` (a session's, for the principal it names)
+    /// until the cache next invalidates anything. Not with the cache disabled: every lookup
+    /// loads then.
+    pub async fn get_remembered(
+        &self,
+        key: &PrincipalKey,
+        memo: &Memo<Arc<CompiledPrincipal>>,
+    ) -> Result<Arc<CompiledPrincipal>, Error> {
+        if !self.enabled {
+            return self.get(key).await;
+        }
+        // Read before the cache is: an invalidation from here on makes the memo stale.
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some(compiled) = memo.get(generation, crate::auth::SESSION_CACHE_TTL) {
+            crate::telemetry::metrics::cache_lookup("principals", true);
+            return Ok(compiled);
+        }
+        let compiled = self.get(key).await?;
+        memo.set(generation, Arc::clone(&compiled));
+        Ok(compiled)
+    }
+
     /// Loads `key` afresh, bypassing and replacing any cached entry (for a `min_revision`
     /// newer than the cached entry when no change feed is running).
     pub async fn reload(&self, key: &PrincipalKey) -> Result<Arc<CompiledPrincipal>, Error> {
         self.cache.invalidate(key).await;
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.get(key).await
     }
 
@@ -352,8 +380,14 @@ impl PrincipalCache {
         }
     }
 
-    /// Evicts every entry `changes` can affect (see the module documentation).
+    /// Evicts every entry `changes` can affect (see the module documentation), then makes
+    /// every memo stale.
     pub async fn invalidate(&self, changes: &[Change]) {
+        self.evict(changes).await;
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    async fn evict(&self, changes: &[Change]) {
         let mut scopes: Vec<(Revision, Scope)> = Vec::new();
         for change in changes {
             if let Some(scope) = scope_of(change) {
@@ -414,6 +448,7 @@ impl PrincipalCache {
     /// Evicts everything (tests, operator commands).
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 }
 

@@ -10,7 +10,7 @@
 mod support;
 
 use jiff::Timestamp;
-use support::{Backend, TestServer, assert_code};
+use support::{Backend, ClientCredential, TestServer, assert_code};
 use tessera_credentials::Secret;
 use tessera_credentials::signature::{encode_params, new_nonce, sign_acs3, sign_rpc_v1};
 use tessera_proto::v1 as pb;
@@ -20,7 +20,7 @@ use tessera_proto::v1::ram_client::RamClient;
 use tessera_proto::v1::sts_client::StsClient;
 use tessera_store::{
     AccountId, AccountStore as _, NewPolicy, NewRole, NewUser, PolicyStore as _, PolicyType,
-    RoleStore as _, Target, UserStore as _,
+    RoleStore as _, RotateStrategy, Target, UserStore as _,
 };
 use tonic::Code;
 
@@ -503,6 +503,105 @@ async fn token_subjects_and_platform_grants(backend: Backend) {
             account.as_str()
         )
     );
+
+    // A token subject's session remembers its compiled permissions (and its bearer asker
+    // its platform grant); every change to them still reaches the decisions.
+    let about_token = || {
+        let mut authorizer = authorizer.clone();
+        let request = pb::AuthorizeRequest {
+            subject: Some(token_subject(&token)),
+            item: Some(item("oss:GetObject", &object("public/a.txt"))),
+            min_revision: 0,
+            explain: false,
+        };
+        async move {
+            let answer = authorizer.authorize(request).await.unwrap().into_inner();
+            decision(answer.result.as_ref().unwrap()) == pb::Decision::Allow
+        }
+    };
+    // A new default version of the role's policy (a policy change: the session stays).
+    let reader_policy = |version: Option<&'static str>| {
+        let store = server.store.clone();
+        let account = account.clone();
+        async move {
+            match version {
+                Some(id) => {
+                    store
+                        .set_default_policy_version(&account, "read-bucket-a", id)
+                        .await
+                        .unwrap();
+                }
+                None => {
+                    store
+                        .create_policy_version(
+                            &account,
+                            "read-bucket-a",
+                            r#"{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:PutObject","Resource":"*"}]}"#,
+                            true,
+                            RotateStrategy::None,
+                        )
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+    };
+    assert!(about_token().await);
+    reader_policy(None).await;
+    eventually(
+        "the policy's new version stops allowing",
+        false,
+        about_token,
+    )
+    .await;
+    reader_policy(Some("v1")).await;
+    eventually("the policy's first version allows again", true, about_token).await;
+
+    let elsewhere = server
+        .store
+        .create_account("elsewhere")
+        .await
+        .unwrap()
+        .value;
+    user_with_policy(&server, &elsewhere.id, "target", "").await;
+    let as_session = AuthorizerClient::new(svc.with(ClientCredential::Bearer(token.clone())));
+    let target_arn = format!("acs:ram::{}:user/target", elsewhere.id.as_str());
+    let ask_about_target = || {
+        let mut as_session = as_session.clone();
+        let request = pb::AuthorizeRequest {
+            subject: Some(pb::Subject {
+                kind: Some(pb::subject::Kind::PrincipalArn(target_arn.clone())),
+                ..Default::default()
+            }),
+            item: Some(item("oss:GetObject", "*")),
+            min_revision: 0,
+            explain: false,
+        };
+        async move { as_session.authorize(request).await }
+    };
+    let may_ask = || {
+        let asked = ask_about_target();
+        async move { asked.await.is_ok() }
+    };
+    assert_code(
+        ask_about_target().await,
+        Code::PermissionDenied,
+        "NoPermission",
+    );
+    let reader_grant = || pb::GrantPlatformAuthorizeRequest {
+        principal_arn: role_arn.clone(),
+    };
+    let mut operator = OperatorClient::new(server.root.clone());
+    operator
+        .grant_platform_authorize(reader_grant())
+        .await
+        .unwrap();
+    eventually("the role's grant lets its session ask", true, may_ask).await;
+    operator
+        .revoke_platform_authorize(reader_grant())
+        .await
+        .unwrap();
+    eventually("the revoked grant refuses its session", false, may_ask).await;
 
     // Revoking the role's sessions refuses the token as a subject too.
     RamClient::new(server.root.clone())

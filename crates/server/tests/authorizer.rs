@@ -94,6 +94,7 @@ fn authenticated(caller: Caller) -> Authenticated {
         credential: Arc::new(Credential::AccessKey {
             access_key_id: "LTAI5tTestKey".into(),
         }),
+        memos: None,
         received_at: Timestamp::now(),
         source_ip: Some("192.0.2.1".parse().unwrap()),
         secure_transport: true,

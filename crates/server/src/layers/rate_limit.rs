@@ -276,6 +276,7 @@ mod tests {
                 credential: Arc::new(Credential::AccessKey {
                     access_key_id: "LTAIexample".into(),
                 }),
+                memos: None,
                 received_at: Timestamp::UNIX_EPOCH,
                 source_ip: None,
                 secure_transport: false,
