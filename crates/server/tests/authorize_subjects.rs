@@ -365,6 +365,19 @@ async fn signed_request_subjects_with_postgresql() {
     signed_request_subjects(Backend::Postgres).await;
 }
 
+/// `Authorize` about `arn` (a principal named, not proving anything) for `action` on `*`.
+fn about_arn(arn: &str, action: &str) -> pb::AuthorizeRequest {
+    pb::AuthorizeRequest {
+        subject: Some(pb::Subject {
+            kind: Some(pb::subject::Kind::PrincipalArn(arn.into())),
+            ..Default::default()
+        }),
+        item: Some(item(action, "*")),
+        min_revision: 0,
+        explain: false,
+    }
+}
+
 fn token_subject(token: &str) -> pb::Subject {
     pb::Subject {
         kind: Some(pb::subject::Kind::SecurityToken(token.into())),
@@ -568,15 +581,7 @@ async fn token_subjects_and_platform_grants(backend: Backend) {
     let target_arn = format!("acs:ram::{}:user/target", elsewhere.id.as_str());
     let ask_about_target = || {
         let mut as_session = as_session.clone();
-        let request = pb::AuthorizeRequest {
-            subject: Some(pb::Subject {
-                kind: Some(pb::subject::Kind::PrincipalArn(target_arn.clone())),
-                ..Default::default()
-            }),
-            item: Some(item("oss:GetObject", "*")),
-            min_revision: 0,
-            explain: false,
-        };
+        let request = about_arn(&target_arn, "oss:GetObject");
         async move { as_session.authorize(request).await }
     };
     let may_ask = || {
@@ -635,15 +640,7 @@ async fn token_subjects_and_platform_grants(backend: Backend) {
     let (_, _, gateway) = server.key_for(&other.id, Some("gateway")).await;
     let mut gateway = AuthorizerClient::new(gateway);
     let svc_arn = format!("acs:ram::{}:user/svc", account.as_str());
-    let ask_about_svc = || pb::AuthorizeRequest {
-        subject: Some(pb::Subject {
-            kind: Some(pb::subject::Kind::PrincipalArn(svc_arn.clone())),
-            ..Default::default()
-        }),
-        item: Some(item("tessera:Authorize", "*")),
-        min_revision: 0,
-        explain: false,
-    };
+    let ask_about_svc = || about_arn(&svc_arn, "tessera:Authorize");
     assert_code(
         gateway.authorize(ask_about_svc()).await,
         Code::PermissionDenied,
