@@ -791,10 +791,7 @@ impl AuthorizerService {
         memo: Option<&Memo<Arc<CompiledPrincipal>>>,
         min_revision: Revision,
     ) -> Result<Arc<CompiledPrincipal>, Error> {
-        let compiled = match memo {
-            Some(memo) => self.cache.get_remembered(key, memo).await?,
-            None => self.cache.get(key).await?,
-        };
+        let compiled = self.cache.get_remembered(key, memo).await?;
         if self.feed.is_some() || compiled.revision >= min_revision {
             return Ok(compiled);
         }
@@ -997,9 +994,9 @@ impl AuthorizerService {
     }
 }
 
-/// The authenticated caller's own policies: a user's, or a role session's role policies
-/// and session policy; none for root (decided without policies) and for callers without an
-/// account.
+/// The authenticated caller's own policies (remembered in its bearer session): a user's, or a
+/// role session's role policies and session policy; none for root (decided without policies)
+/// and for callers without an account.
 pub(crate) async fn caller_policies(
     cache: &PrincipalCache,
     auth: &Authenticated,
@@ -1007,7 +1004,8 @@ pub(crate) async fn caller_policies(
     let Some(key) = PrincipalKey::of_caller(&auth.caller) else {
         return Ok((None, None));
     };
-    let own = match cache.get(&key).await {
+    let memo = auth.memos.as_deref().map(|m| &m.compiled);
+    let own = match cache.get_remembered(&key, memo).await {
         Ok(own) => own,
         // The caller's own user or role is gone (deleted after it authenticated): it holds
         // no permissions.

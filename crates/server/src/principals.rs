@@ -341,17 +341,17 @@ impl PrincipalCache {
         load(&self.store, key).await
     }
 
-    /// [`PrincipalCache::get`], remembered in `memo` (a session's, for the principal it names)
-    /// until the cache next invalidates anything. Not with the cache disabled: every lookup
-    /// loads then.
+    /// [`PrincipalCache::get`], remembered in `memo` (a session's, for the principal it names;
+    /// `None` without a session) until the cache next invalidates anything. Not with the cache
+    /// disabled: every lookup loads then.
     pub async fn get_remembered(
         &self,
         key: &PrincipalKey,
-        memo: &Memo<Arc<CompiledPrincipal>>,
+        memo: Option<&Memo<Arc<CompiledPrincipal>>>,
     ) -> Result<Arc<CompiledPrincipal>, Error> {
-        if !self.enabled {
+        let Some(memo) = memo.filter(|_| self.enabled) else {
             return self.get(key).await;
-        }
+        };
         // Read before the cache is: an invalidation from here on makes the memo stale.
         let generation = self.generation.load(Ordering::Acquire);
         if let Some(compiled) = memo.get(generation, crate::auth::SESSION_CACHE_TTL) {
