@@ -60,8 +60,9 @@ struct Args {
     /// (for `authorize-cold`; `--spawn` starts one itself).
     #[arg(long, conflicts_with = "spawn")]
     cold_endpoint: Option<String>,
-    /// Comma-separated scenarios: health, authorize, authorize-signed, authorize-arn,
-    /// authorize-cold, batch-authorize, assume-role, admin-write.
+    /// Comma-separated scenarios: health, health-bearer, caller-identity, authorize,
+    /// authorize-signed, authorize-arn, authorize-cold, batch-authorize, assume-role,
+    /// admin-write.
     #[arg(long, value_delimiter = ',', default_value = "health,authorize")]
     scenario: Vec<String>,
     /// Seconds per scenario per round.

@@ -3,6 +3,8 @@
 //! | scenario | call |
 //! |---|---|
 //! | `health` | `grpc.health.v1.Health/Check`: the transport floor |
+//! | `health-bearer` | the same check carrying the service's bearer token (which health ignores): what the token's bytes cost on the wire |
+//! | `caller-identity` | the service (bearer token) calls `Sts/GetCallerIdentity`: the floor of an authenticated `tessera.v1` RPC (authentication and every layer, no decision) |
 //! | `authorize` | the service (bearer token) asks `Authorize` about a tenant session's security token (cached principal, cached session) |
 //! | `authorize-signed` | the same, the service signing each call with its access key (ACS3) |
 //! | `authorize-arn` | the same with the subject named by principal ARN (a tenant user) |
@@ -21,6 +23,8 @@ use crate::seed::{ASSUME_ROLE, ATTACH_POLICY, CREATE_USER, Seeded};
 
 pub const NAMES: &[&str] = &[
     "health",
+    "health-bearer",
+    "caller-identity",
     "authorize",
     "authorize-signed",
     "authorize-arn",
@@ -31,6 +35,7 @@ pub const NAMES: &[&str] = &[
 ];
 
 pub const HEALTH_CHECK: &str = "/grpc.health.v1.Health/Check";
+pub const GET_CALLER_IDENTITY: &str = "/tessera.v1.Sts/GetCallerIdentity";
 pub const AUTHORIZE: &str = "/tessera.v1.Authorizer/Authorize";
 /// The scenario that runs against the uncached server.
 pub const AUTHORIZE_COLD: &str = "authorize-cold";
@@ -39,8 +44,8 @@ pub const BATCH_ITEMS: usize = 100;
 
 /// A scenario ready to run: everything each call needs, prepared once.
 pub enum Prepared {
-    /// The (empty) health check request, encoded.
-    Health(Encoded),
+    /// The (empty) health check request, encoded, and how it is sent.
+    Health(Encoded, Auth),
     /// Pre-encoded requests (one per subject), cycled through.
     Unary {
         path: &'static str,
@@ -93,7 +98,21 @@ pub fn prepare(name: &str, seeded: &Seeded) -> anyhow::Result<Prepared> {
             .collect()
     };
     let prepared = match name {
-        "health" => Prepared::Health(encode(&tonic_health::pb::HealthCheckRequest::default())),
+        "health" | "health-bearer" => Prepared::Health(
+            encode(&tonic_health::pb::HealthCheckRequest::default()),
+            if name == "health" {
+                Auth::Anonymous
+            } else {
+                service_bearer
+            },
+        ),
+        "caller-identity" => Prepared::Unary {
+            path: GET_CALLER_IDENTITY,
+            requests: Arc::new(vec![encode(&pb::GetCallerIdentityRequest {})]),
+            auth: Arc::new(vec![service_bearer]),
+            decisions: 0,
+            batch: false,
+        },
         "authorize" | "authorize-signed" | AUTHORIZE_COLD => Prepared::Unary {
             path: AUTHORIZE,
             requests: Arc::new(authorize(&mut sessions.clone())),
@@ -227,12 +246,12 @@ pub async fn call(
     sequence: u64,
 ) -> Result<u64, String> {
     match prepared {
-        Prepared::Health(request) => unary::<tonic_health::pb::HealthCheckResponse>(
+        Prepared::Health(request, auth) => unary::<tonic_health::pb::HealthCheckResponse>(
             channel,
             authority,
             HEALTH_CHECK,
             request.clone(),
-            &Auth::Anonymous,
+            auth,
         )
         .await
         .map(|_| 1)
@@ -267,6 +286,11 @@ pub async fn call(
                 } else {
                     Err("Authorize did not allow what the seeded policy allows".into())
                 }
+            } else if *path == GET_CALLER_IDENTITY {
+                unary::<pb::GetCallerIdentityResponse>(channel, authority, path, request, auth)
+                    .await
+                    .map(|_| *decisions)
+                    .map_err(|s| s.to_string())
             } else {
                 unary::<pb::AssumeRoleResponse>(channel, authority, path, request, auth)
                     .await

@@ -7,7 +7,7 @@
 use std::process::Command;
 
 /// Every scenario, in the order the bench reports them.
-const SCENARIOS: &str = "health,authorize,authorize-signed,authorize-arn,authorize-cold,batch-authorize,assume-role,admin-write";
+const SCENARIOS: &str = "health,health-bearer,caller-identity,authorize,authorize-signed,authorize-arn,authorize-cold,batch-authorize,assume-role,admin-write";
 
 #[test]
 fn every_scenario_runs_without_errors() {
@@ -49,7 +49,10 @@ fn every_scenario_runs_without_errors() {
         assert!(line["rps"].as_f64().unwrap() > 0.0, "{line}");
         assert!(line["p99_us"].as_u64().unwrap() >= line["p50_us"].as_u64().unwrap());
     }
-    let batch = &lines[5];
+    let batch = lines
+        .iter()
+        .find(|l| l["scenario"] == "batch-authorize")
+        .unwrap();
     // rps is rounded to a tenth.
     let per_call = batch["decisions_per_s"].as_f64().unwrap() / batch["rps"].as_f64().unwrap();
     assert!(
