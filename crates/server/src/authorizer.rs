@@ -83,7 +83,6 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tessera_iam::{Caller, Error, Operation, Reason, RequestFacts, names};
@@ -98,7 +97,7 @@ use tonic::{Request as GrpcRequest, Response, Status};
 
 use crate::audit::{AuditSink, record};
 use crate::auth::{AuthError, Authenticator};
-use crate::caller::{self, Authenticated, Credential, Memo};
+use crate::caller::{self, Authenticated, Credential, Generation, Memo};
 use crate::principals::{CompiledPrincipal, PrincipalCache, PrincipalKey};
 
 /// How long a `min_revision` waits for the change feed by default.
@@ -1046,8 +1045,8 @@ const GRANT_CACHE_TTL: Duration = Duration::from_secs(30);
 pub struct PlatformGrants {
     store: tessera_store::SqlStore,
     cache: moka::future::Cache<String, bool>,
-    /// Bumped after every invalidation: a memo worked out before it is stale.
-    generation: Arc<AtomicU64>,
+    /// Bumped after every invalidation (see [`Generation`]).
+    generation: Arc<Generation>,
 }
 
 impl PlatformGrants {
@@ -1068,8 +1067,7 @@ impl PlatformGrants {
         if !matches!(caller, Caller::User { .. } | Caller::RoleSession { .. }) {
             return Ok(false);
         }
-        // Read before the cache is: an invalidation from here on makes the answer's memo stale.
-        let generation = self.generation.load(Ordering::Acquire);
+        let generation = self.generation.current();
         if let Some(allowed) = memo.and_then(|m| m.get(generation, GRANT_CACHE_TTL)) {
             return Ok(allowed);
         }
@@ -1092,7 +1090,7 @@ impl PlatformGrants {
     /// Forgets every cached answer (a grant, a user or a role changed).
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.generation.bump();
     }
 }
 

@@ -3,6 +3,7 @@
 //! and every service (which reads it with [`authenticated`]).
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -60,6 +61,24 @@ pub struct SessionMemos {
     pub compiled: Memo<Arc<CompiledPrincipal>>,
     /// The caller as `Authorize` answers name it (fixed for the session).
     pub principal: OnceLock<pb::Principal>,
+}
+
+/// How many invalidations a cache has made. The cache bumps it *after* each one evicts, and a
+/// lookup reads it *before* asking the cache, so an answer remembered at one generation is
+/// stale as soon as anything was invalidated since.
+#[derive(Debug, Default)]
+pub struct Generation(AtomicU64);
+
+impl Generation {
+    /// The generation to remember an answer at (read before the cache is asked).
+    pub fn current(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Makes every answer remembered so far stale (after an invalidation has evicted).
+    pub fn bump(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 /// One remembered answer, with the cache generation and the time it was worked out at.

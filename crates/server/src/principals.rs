@@ -44,7 +44,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tessera_iam::{AccountId, Caller, Error, PolicyType};
@@ -53,7 +53,7 @@ use tessera_store::{
     Change, ChangeFeed, EntityKind, LoadedPolicy, Revision, RoleStore, SqlStore, UserStore,
 };
 
-use crate::caller::Memo;
+use crate::caller::{Generation, Memo};
 
 /// The default capacity of the cache, in principals.
 pub const DEFAULT_CAPACITY: u64 = 100_000;
@@ -263,8 +263,8 @@ pub struct PrincipalCache {
     enabled: bool,
     cache: moka::future::Cache<PrincipalKey, Arc<CompiledPrincipal>>,
     recent: Arc<Mutex<Recent>>,
-    /// Bumped after every invalidation: a memo of an entry looked up before it is stale.
-    generation: Arc<AtomicU64>,
+    /// Bumped after every invalidation (see [`Generation`]).
+    generation: Arc<Generation>,
 }
 
 impl fmt::Debug for PrincipalCache {
@@ -352,8 +352,7 @@ impl PrincipalCache {
         let Some(memo) = memo.filter(|_| self.enabled) else {
             return self.get(key).await;
         };
-        // Read before the cache is: an invalidation from here on makes the memo stale.
-        let generation = self.generation.load(Ordering::Acquire);
+        let generation = self.generation.current();
         if let Some(compiled) = memo.get(generation, crate::auth::SESSION_CACHE_TTL) {
             crate::telemetry::metrics::cache_lookup("principals", true);
             return Ok(compiled);
@@ -367,7 +366,7 @@ impl PrincipalCache {
     /// newer than the cached entry when no change feed is running).
     pub async fn reload(&self, key: &PrincipalKey) -> Result<Arc<CompiledPrincipal>, Error> {
         self.cache.invalidate(key).await;
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.generation.bump();
         self.get(key).await
     }
 
@@ -384,7 +383,7 @@ impl PrincipalCache {
     /// every memo stale.
     pub async fn invalidate(&self, changes: &[Change]) {
         self.evict(changes).await;
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.generation.bump();
     }
 
     async fn evict(&self, changes: &[Change]) {
@@ -448,7 +447,7 @@ impl PrincipalCache {
     /// Evicts everything (tests, operator commands).
     pub fn invalidate_all(&self) {
         self.cache.invalidate_all();
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.generation.bump();
     }
 }
 
